@@ -1,0 +1,6 @@
+"""Data sources (synthetic series, tables, benchmarks) and the window view of a series."""
+
+from reconad.data.synthetic import SineData, make_sine
+from reconad.data.windows import WindowFolder, fold_windows, sliding_windows, window_starts
+
+__all__ = ["SineData", "make_sine", "WindowFolder", "fold_windows", "sliding_windows", "window_starts"]

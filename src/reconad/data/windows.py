@@ -1,0 +1,93 @@
+"""Cut a series into windows and fold per-window errors back onto the timeline.
+
+A series is an array ``(T, D)``. Windows start every ``stride`` steps; when the stride does not land the
+last window on the final step, one more window is added that ends exactly at ``T``, so every step is
+covered by at least one window and gets exactly one score.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reconad.errors import InputError
+
+FOLDS = ("mean", "max")
+
+
+def window_starts(length: int, window: int, stride: int) -> np.ndarray:
+    """Start index of every window: ``0, stride, 2*stride, ...`` plus ``length - window`` if not yet there."""
+    if window < 1 or stride < 1:
+        raise InputError(f"window and stride must be positive integers, got window={window}, stride={stride}")
+    if length < window:
+        raise InputError(
+            f"the series has {length} steps, fewer than one window of {window}; "
+            f"pass a longer series or a smaller window"
+        )
+    starts = np.arange(0, length - window + 1, stride, dtype=np.int64)
+    if starts[-1] != length - window:
+        starts = np.append(starts, length - window)
+    return starts
+
+
+def sliding_windows(x: np.ndarray, window: int, stride: int = 1) -> np.ndarray:
+    """A read-only *view* ``(N, W, D)`` of the windows of ``x`` ``(T, D)`` starting every ``stride`` steps.
+
+    No data is copied. Only the regular starts are included; use :func:`window_starts` and
+    :func:`gather_windows` when the tail window must be included too.
+    """
+    if x.ndim != 2:
+        raise InputError(f"expected a (T, D) array, got shape {x.shape}")
+    window_starts(len(x), window, stride)  # validates
+    view = np.lib.stride_tricks.sliding_window_view(x, window, axis=0)  # (T - W + 1, D, W)
+    return view[::stride].transpose(0, 2, 1)  # (N, W, D)
+
+
+def gather_windows(x: np.ndarray, starts: np.ndarray, window: int) -> np.ndarray:
+    """Copy the windows of ``x`` ``(T, D)`` that begin at ``starts`` into one array ``(len(starts), W, D)``."""
+    return x[starts[:, None] + np.arange(window)]
+
+
+class WindowFolder:
+    """Accumulates per-window, per-step values ``(N, W)`` onto a timeline of ``length`` steps.
+
+    Feed batches of windows in any order with :meth:`add`; :meth:`result` gives one value per step: the mean
+    (or max) over every window that covered it. Memory is ``O(length)``, whatever the number of windows.
+    Works for trailing dimensions too: values ``(N, W, D)`` fold to ``(length, D)``.
+    """
+
+    def __init__(self, length: int, window: int, how: str = "mean", trailing: tuple[int, ...] = ()):
+        if how not in FOLDS:
+            raise InputError(f"unknown fold {how!r}; choose one of {', '.join(FOLDS)}")
+        self.length, self.window, self.how = length, window, how
+        fill = -np.inf if how == "max" else 0.0
+        self._acc = np.full((length, *trailing), fill, dtype=np.float64)
+        self._count = np.zeros(length, dtype=np.int64)
+
+    def add(self, values: np.ndarray, starts: np.ndarray) -> None:
+        """Add ``values`` ``(B, W, ...)`` of the windows beginning at ``starts`` ``(B,)``."""
+        index = (starts[:, None] + np.arange(self.window)).ravel()  # (B * W,)
+        flat = values.reshape(len(index), *values.shape[2:])
+        if self.how == "max":
+            np.maximum.at(self._acc, index, flat)
+        else:  # bincount is much faster than np.add.at for large batches
+            columns = flat.reshape(len(index), -1)
+            acc = self._acc.reshape(self.length, -1)
+            for j in range(columns.shape[1]):
+                acc[:, j] += np.bincount(index, weights=columns[:, j], minlength=self.length)
+        self._count += np.bincount(index, minlength=self.length)
+
+    def result(self) -> np.ndarray:
+        if (self._count == 0).any():
+            missing = np.flatnonzero(self._count == 0)
+            raise RuntimeError(f"{missing.size} steps were covered by no window (first: {missing[0]})")
+        if self.how == "max":
+            return self._acc.copy()
+        count = self._count.reshape(-1, *([1] * (self._acc.ndim - 1)))
+        return self._acc / count
+
+
+def fold_windows(values: np.ndarray, starts: np.ndarray, length: int, how: str = "mean") -> np.ndarray:
+    """Fold ``values`` ``(N, W, ...)`` of windows at ``starts`` onto ``length`` steps (mean or max)."""
+    folder = WindowFolder(length, values.shape[1], how, trailing=values.shape[2:])
+    folder.add(values, starts)
+    return folder.result()

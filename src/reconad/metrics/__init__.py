@@ -1,0 +1,26 @@
+"""Pure metric functions. Names carry the variant; functions named ``oracle_*`` use the test labels."""
+
+from reconad.metrics.point import (
+    PRF,
+    OracleF1,
+    auprc,
+    oracle_best_f1,
+    oracle_best_f1_grid,
+    point_f1,
+    point_prf,
+    roc_auc,
+)
+from reconad.metrics.regions import regions, regions_to_labels
+
+__all__ = [
+    "PRF",
+    "OracleF1",
+    "auprc",
+    "oracle_best_f1",
+    "oracle_best_f1_grid",
+    "point_f1",
+    "point_prf",
+    "roc_auc",
+    "regions",
+    "regions_to_labels",
+]

@@ -1,0 +1,104 @@
+"""One-file model format: a safetensors file whose header metadata holds the detector's JSON description.
+
+- the weights are safetensors tensors (``model.<name>``), which can only ever be read as numbers;
+- everything else (detector class, parameters, model name and arguments, scaler, threshold, feature names,
+  history, library versions) is one JSON document under the header's ``__metadata__["reconad"]``.
+
+Nothing here unpickles or evaluates anything: a file is either this format, or refused with
+:class:`ModelFileError`. Files are written to a temporary name beside the target and renamed into place,
+so a crash never leaves a half-written model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+
+from reconad.errors import InputError, ModelFileError
+
+FORMAT = "reconad"
+FORMAT_VERSION = 1
+_HEADER_LIMIT = 100 * 1024 * 1024  # safetensors itself refuses headers over 100 MB
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"cannot write {path}: folder {folder} does not exist; create it first")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}; choose a writable location") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_model_file(path: str | os.PathLike, tensors: dict[str, torch.Tensor], config: dict) -> Path:
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, **config}
+    metadata = {FORMAT: json.dumps(document)}
+    tensors = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
+    return atomic_write_bytes(path, save_safetensors(tensors, metadata=metadata))
+
+
+def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
+    """The JSON description and the tensors of a reconad model file, or a :class:`ModelFileError`."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"model file {path} does not exist; check the path")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a model file")
+    data = path.read_bytes()
+    what = f"{path} is not a reconad model file"
+    if len(data) == 0:
+        raise ModelFileError(f"{what}: it is empty; save a detector with det.save(path) first")
+    if len(data) < 8:
+        raise ModelFileError(f"{what}: it is only {len(data)} bytes long (truncated?)")
+    (header_size,) = struct.unpack("<Q", data[:8])
+    if header_size > min(len(data) - 8, _HEADER_LIMIT):
+        raise ModelFileError(f"{what}: it does not start with a safetensors header (foreign or truncated file)")
+    try:
+        header = json.loads(data[8 : 8 + header_size])
+        document = json.loads(header["__metadata__"][FORMAT])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"{what}: its header carries no reconad description ({exc})") from exc
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelFileError(f"{what}: its description is not a reconad model")
+    version = document.get("format_version")
+    if not isinstance(version, int):
+        raise ModelFileError(f"{what}: it has no valid format_version")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} was written by a newer reconad (format {version}; this one reads up to {FORMAT_VERSION}); "
+            "upgrade reconad to load it"
+        )
+    try:
+        tensors = load_safetensors(data)
+    except Exception as exc:  # safetensors raises its own error types for every kind of damage
+        raise ModelFileError(f"{path} is damaged: its weights cannot be read ({exc}); save it again") from exc
+    return document, tensors
+
+
+def require(document: dict, key: str, kind: type | tuple[type, ...], path: str | os.PathLike) -> object:
+    """``document[key]`` if present and of the expected JSON type, else a :class:`ModelFileError`."""
+    if key not in document:
+        raise ModelFileError(f"{path} is not a valid reconad model: field {key!r} is missing")
+    value = document[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise ModelFileError(f"{path} is not a valid reconad model: field {key!r} has the wrong type")
+    return value

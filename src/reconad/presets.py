@@ -1,0 +1,42 @@
+"""Named configurations. ``SeriesDetector.from_preset(name, **overrides)`` builds one."""
+
+from __future__ import annotations
+
+from reconad.errors import InputError
+
+PRESETS: dict[str, tuple[str, dict]] = {
+    # The course notebook exactly: 2-layer RNN encoder, autoregressive RNN decoder (hidden 32) with a linear
+    # head, windows of 100 every 10 steps for training, non-overlapping windows for scoring, no scaling,
+    # training on all the data (so the label-free threshold comes from training scores), 20 epochs of Adam
+    # 1e-3 in batches of 8.
+    "sine-notebook": (
+        "SeriesDetector",
+        dict(
+            model="rnn",
+            decoder="autoregressive",
+            hidden_size=32,
+            num_layers=2,
+            window=100,
+            stride=10,
+            score_stride=100,
+            scaler=None,
+            calibration_split=0,
+            epochs=20,
+            batch_size=8,
+            lr=1e-3,
+            random_state=223,
+        ),
+    ),
+}
+
+
+def get_preset(name: str) -> tuple[str, dict]:
+    """The detector class name and parameters of a preset."""
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r}; known presets: {', '.join(sorted(PRESETS))}")
+    kind, params = PRESETS[name]
+    return kind, dict(params)
+
+
+def list_presets() -> list[str]:
+    return sorted(PRESETS)

@@ -1,0 +1,151 @@
+"""The fit loop shared by every detector: plain PyTorch, seeded, with history and a best-epoch copy.
+
+Models never train themselves; a detector hands this loop a model, a way to fetch a batch of samples by
+index, and optionally an ``evaluate(model) -> dict`` callback run after every epoch (validation metrics).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import copy
+import logging
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from reconad.errors import InputError
+
+log = logging.getLogger("reconad")
+
+CHECKPOINTS = ("last", "best")
+
+
+def progress(iterable: Iterable, enabled: bool, **kwargs) -> Iterable:
+    """The one progress-bar helper: a tqdm bar on stderr when ``enabled``, the bare iterable otherwise."""
+    return tqdm(iterable, leave=False, dynamic_ncols=True, **kwargs) if enabled else iterable
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` is CUDA when available, else CPU; anything else is checked and passed to ``torch.device``."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InputError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda'") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise InputError("device='cuda' was asked for but CUDA is not available here; use device='auto' or 'cpu'")
+    return resolved
+
+
+def resolve_seed(random_state: int | None) -> int:
+    """The seed to use: ``random_state`` itself, or a fresh one (recorded by the caller) when it is None."""
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if not isinstance(random_state, (int, np.integer)) or isinstance(random_state, bool) or random_state < 0:
+        raise InputError(f"random_state must be a non-negative integer or None, got {random_state!r}")
+    return int(random_state)
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Run a block with torch's global generators seeded, restoring their state afterwards."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 1e-3
+    checkpoint: str = "last"  # "best": keep the weights of the epoch with the best monitored metric
+    monitor: str | None = None  # a key of evaluate()'s dict, higher is better
+    verbose: bool = True
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise InputError(f"{name} must be a positive integer, got {value!r}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
+            raise InputError(f"lr must be a positive number, got {self.lr!r}")
+        if self.checkpoint not in CHECKPOINTS:
+            raise InputError(f"checkpoint must be one of {CHECKPOINTS}, got {self.checkpoint!r}")
+
+
+@dataclass
+class TrainResult:
+    history: list[dict] = field(default_factory=list)  # one dict per epoch: epoch, train_loss, seconds, ...
+    best_epoch: int | None = None  # 1-based epoch whose weights the model holds at the end
+
+
+def train_autoencoder(
+    model: nn.Module,
+    take: Callable[[np.ndarray], torch.Tensor],
+    n_samples: int,
+    config: TrainConfig,
+    seed: int,
+    device: torch.device,
+    evaluate: Callable[[nn.Module], dict] | None = None,
+) -> TrainResult:
+    """Train ``model`` to reconstruct its input with Adam on the mean squared error.
+
+    ``take(indices)`` returns the samples ``(B, ...)`` at those indices (on the CPU). Every epoch visits
+    all ``n_samples`` once in an order drawn from one generator seeded with ``seed``. With
+    ``config.checkpoint == "best"`` the weights of the epoch with the highest ``evaluate(model)[monitor]``
+    are restored at the end (a real copy, not an alias of the live weights).
+    """
+    if config.checkpoint == "best" and (evaluate is None or config.monitor is None):
+        raise InputError("checkpoint='best' needs validation data to choose the best epoch; pass validation=...")
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    result = TrainResult()
+    best_value, best_state = -math.inf, None
+    pin = device.type == "cuda"
+    bar = progress(range(1, config.epochs + 1), config.verbose, desc="training", unit="epoch")
+    for epoch in bar:
+        started = time.perf_counter()
+        model.train()
+        order = torch.randperm(n_samples, generator=generator).numpy()
+        losses = []
+        for begin in range(0, n_samples, config.batch_size):
+            batch = take(order[begin : begin + config.batch_size])
+            if pin:
+                batch = batch.pin_memory()
+            batch = batch.to(device, non_blocking=True)
+            loss = torch.mean((model(batch) - batch) ** 2)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        record = {"epoch": epoch, "train_loss": float(np.mean(losses)), "seconds": time.perf_counter() - started}
+        if evaluate is not None:
+            model.eval()
+            with torch.no_grad():
+                record.update(evaluate(model))
+        result.history.append(record)
+        if config.verbose:
+            bar.set_postfix(loss=f"{record['train_loss']:.4f}")
+        log.debug("epoch %d: %s", epoch, record)
+        if config.checkpoint == "best":
+            value = record[config.monitor]
+            if value > best_value or best_state is None:
+                best_value, result.best_epoch = value, epoch
+                best_state = copy.deepcopy(model.state_dict())
+    if config.checkpoint == "best" and best_state is not None:
+        model.load_state_dict(best_state)
+    else:
+        result.best_epoch = config.epochs
+    model.eval()
+    return result

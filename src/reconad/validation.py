@@ -1,0 +1,70 @@
+"""Turn user input into checked float32 arrays, or raise one clear :class:`InputError`."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+from reconad.errors import InputError
+
+
+def as_series(X, what: str = "X") -> tuple[np.ndarray, list[str] | None]:
+    """A series as a float32 array ``(T, D)`` and its column names (for DataFrame input).
+
+    Accepts ``(T,)`` and ``(T, D)`` arrays, lists, pandas Series and DataFrames of numeric columns.
+    """
+    names = None
+    if isinstance(X, pd.Series):
+        X = X.to_frame()
+    if isinstance(X, pd.DataFrame):
+        bad = [str(c) for c in X.columns if not pd.api.types.is_numeric_dtype(X[c]) or X[c].dtype == bool]
+        if bad:
+            raise InputError(
+                f"{what} has non-numeric columns {bad}; drop them or select the numeric sensor columns"
+            )
+        names = [str(c) for c in X.columns]
+        X = X.to_numpy(dtype=np.float64)
+    try:
+        array = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what} must be numeric (an array of numbers); could not convert it: {exc}") from exc
+    if array.ndim == 1:
+        array = array[:, None]
+    elif array.ndim != 2:
+        raise InputError(
+            f"{what} must be a series of shape (T,) or (T, D) (one row per time step), got shape {array.shape}; "
+            "for images use ImageDetector"
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise InputError(f"{what} is empty (shape {array.shape}); pass at least one window of data")
+    _check_finite(array, what)
+    return array.astype(np.float32), names
+
+
+def _check_finite(array: np.ndarray, what: str) -> None:
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row = int(np.flatnonzero(bad.any(axis=tuple(range(1, array.ndim))))[0])
+        raise InputError(
+            f"{what} contains {int(bad.sum())} NaN or infinite values (first at row {row}); "
+            "drop or interpolate them before fitting or scoring"
+        )
+
+
+def as_labels(y, length: int, what: str = "labels") -> np.ndarray:
+    """0/1 labels ``(T,)`` matching a series of ``length`` steps."""
+    labels = np.asarray(y)
+    if labels.ndim != 1 or labels.shape[0] != length:
+        raise InputError(f"{what} must have one value per step ({length}), got shape {labels.shape}")
+    if not np.isin(labels, (0, 1)).all():
+        raise InputError(f"{what} must contain only 0 (normal) and 1 (anomaly)")
+    return labels.astype(np.int8)
+
+
+def check_int(name: str, value, minimum: int = 1, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
