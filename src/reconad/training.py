@@ -7,10 +7,10 @@ index, and optionally an ``evaluate(model) -> dict`` callback run after every ep
 from __future__ import annotations
 
 import contextlib
-import time
 import copy
 import logging
 import math
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 

@@ -1,0 +1,5 @@
+import sys
+
+from reconad.cli import main
+
+sys.exit(main())

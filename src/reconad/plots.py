@@ -1,0 +1,99 @@
+"""Matplotlib figures for series detection. Each function returns a Figure; :func:`save_figure` writes it.
+
+The figures never call ``plt.show``; they use the object API, so they work under any backend (``Agg`` on
+servers and in tests).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from reconad.metrics import regions
+
+TRUE_COLOR, PRED_COLOR, THRESHOLD_COLOR = "tab:red", "tab:green", "tab:red"
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Write ``fig`` to ``path`` (format from the suffix) through a temporary file, then rename it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    try:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _shade(ax, labels, color: str, label: str) -> None:
+    for i, (start, end) in enumerate(regions(np.asarray(labels))):
+        ax.axvspan(start - 0.5, end - 0.5, color=color, alpha=0.2, lw=0, label=label if i == 0 else None)
+
+
+def _first_feature(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)
+    return x if x.ndim == 1 else x[:, 0]
+
+
+def plot_series(train, test, labels, title: str = "data") -> Figure:
+    """The training series and the test series with its true anomaly spans shaded."""
+    fig = Figure(figsize=(12, 5), layout="constrained")
+    top, bottom = fig.subplots(2, 1)
+    top.plot(_first_feature(train), lw=0.8)
+    top.set_title(f"{title}: training series (normal)")
+    bottom.plot(_first_feature(test), lw=0.8)
+    _shade(bottom, labels, TRUE_COLOR, "true anomaly")
+    bottom.set_title(f"{title}: test series")
+    bottom.legend(loc="upper right")
+    for ax in (top, bottom):
+        ax.set_xlabel("time step")
+    return fig
+
+
+def plot_scores(x, reconstruction, scores, threshold: float, labels=None, predicted=None,
+                title: str = "test") -> Figure:
+    """Input and reconstruction; the score with the fitted threshold; true vs predicted regions."""
+    fig = Figure(figsize=(12, 8), layout="constrained")
+    ax_x, ax_s, ax_r = fig.subplots(3, 1, sharex=True)
+    ax_x.plot(_first_feature(x), lw=0.8, label="input")
+    ax_x.plot(_first_feature(reconstruction), lw=0.8, label="reconstruction")
+    ax_x.set_title(f"{title}: input and reconstruction")
+    ax_x.legend(loc="upper right")
+    ax_s.plot(scores, lw=0.8, color="tab:purple", label="anomaly score")
+    ax_s.axhline(threshold, color=THRESHOLD_COLOR, ls=":", label=f"label-free threshold ({threshold:.3g})")
+    ax_s.set_title("anomaly score (higher = more anomalous)")
+    ax_s.legend(loc="upper right")
+    ax_r.plot(_first_feature(x), lw=0.6, color="0.5")
+    if labels is not None:
+        _shade(ax_r, labels, TRUE_COLOR, "true anomaly")
+    if predicted is not None:
+        for i, (start, end) in enumerate(regions(np.asarray(predicted))):
+            ax_r.axvspan(start - 0.5, end - 0.5, ymin=0.0, ymax=0.5, color=PRED_COLOR, alpha=0.35, lw=0,
+                         label="predicted (label-free)" if i == 0 else None)
+    ax_r.set_title("regions: true (red, full height) vs predicted (green, lower half)")
+    ax_r.set_xlabel("time step")
+    if ax_r.get_legend_handles_labels()[0]:
+        ax_r.legend(loc="upper right")
+    return fig
+
+
+def plot_history(histories: dict[str, list[dict]], metric: str = "val_oracle_f1",
+                 metric_label: str = "validation F1 (oracle threshold)") -> Figure:
+    """Training loss and one validation metric per epoch, one line per run."""
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    ax_loss, ax_metric = fig.subplots(1, 2)
+    for name, history in histories.items():
+        epochs = [h["epoch"] for h in history]
+        ax_loss.plot(epochs, [h["train_loss"] for h in history], marker=".", label=name)
+        if history and metric in history[0]:
+            ax_metric.plot(epochs, [h[metric] for h in history], marker=".", label=name)
+    ax_loss.set(title="training loss (MSE, scaled units)", xlabel="epoch", ylabel="loss")
+    ax_loss.set_yscale("log")
+    ax_metric.set(title=metric_label, xlabel="epoch", ylim=(0, 1))
+    for ax in (ax_loss, ax_metric):
+        ax.legend(loc="best")
+    return fig
