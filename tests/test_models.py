@@ -48,3 +48,22 @@ def test_a_name_cannot_be_registered_twice():
 def test_bad_model_arguments_are_input_errors():
     with pytest.raises(InputError, match="decoder"):
         build_model("lstm", n_features=1, decoder="sideways")
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_fused_autoregressive_decoder_equals_the_per_step_reference(cell, num_layers):
+    torch.manual_seed(1)
+    model = build_model(cell, n_features=3, hidden_size=16, num_layers=num_layers, decoder="autoregressive")
+    x = torch.randn(4, 25, 3)
+    _, state = model.encoder(x)
+    fused = model.decode_autoregressive(state, 25)
+    reference = model.decode_autoregressive_reference(state, 25)
+    torch.testing.assert_close(fused, reference, rtol=1e-5, atol=1e-6)
+    grads = []
+    for out in (fused, reference):
+        model.zero_grad()
+        ((out - x) ** 2).mean().backward(retain_graph=True)
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for g_fused, g_ref in zip(*grads):
+        torch.testing.assert_close(g_fused, g_ref, rtol=1e-4, atol=1e-6)
