@@ -62,8 +62,10 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
         raise InputError(f"model file {path} does not exist; check the path")
     if path.is_dir():
         raise InputError(f"{path} is a folder, not a model file")
-    data = path.read_bytes()
     what = f"{path} is not a reconad model file"
+    if not path.is_file():  # a device or a pipe could be read forever
+        raise ModelFileError(f"{what}: it is not a regular file; pass the path of a saved .reconad file")
+    data = path.read_bytes()
     if len(data) == 0:
         raise ModelFileError(f"{what}: it is empty; save a detector with det.save(path) first")
     if len(data) < 8:
@@ -74,13 +76,13 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tens
     try:
         header = json.loads(data[8 : 8 + header_size])
         document = json.loads(header["__metadata__"][FORMAT])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ModelFileError(f"{what}: its header carries no reconad description ({exc})") from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ModelFileError(f"{what}: its description is not a reconad model")
     version = document.get("format_version")
-    if not isinstance(version, int):
-        raise ModelFileError(f"{what}: it has no valid format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"{what}: it has no valid format_version (a whole number >= 1)")
     if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{path} was written by a newer reconad (format {version}; this one reads up to {FORMAT_VERSION}); "
