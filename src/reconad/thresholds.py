@@ -163,6 +163,13 @@ class MedianMAD(Threshold):
         return median + self.k * spread
 
 
+def _gpd_quantile(t: float, gamma: float, sigma: float, ratio: float) -> float:
+    """The score exceeded with probability ``ratio * N_t / n`` under a generalized Pareto tail above ``t``."""
+    if abs(gamma) < 1e-8:  # the exponential limit, where the general formula loses all precision
+        return t - sigma * math.log(ratio)
+    return t + sigma / gamma * (ratio ** (-gamma) - 1.0)
+
+
 _POT_MIN_EXCESSES = 10  # fewer tail points than this cannot support a generalized Pareto fit
 
 
@@ -223,14 +230,10 @@ class POT(Threshold):
         if not (math.isfinite(gamma) and math.isfinite(sigma) and sigma > 0):
             self.note_ = f"generalized Pareto fit failed ({reason}): used the highest score"
             return float(scores.max())
-        if abs(gamma) < 1e-8:
-            return t - sigma * math.log(ratio)
-        return t + sigma / gamma * (ratio ** (-gamma) - 1.0)
+        return _gpd_quantile(t, gamma, sigma, ratio)
 
 
-THRESHOLDS: dict[str, type[Threshold]] = {
-    cls.name: cls for cls in (Quantile, Contamination, MeanStd, MedianMAD, POT)
-}
+THRESHOLDS: dict[str, type[Threshold]] = {cls.name: cls for cls in (Quantile, Contamination, MeanStd, MedianMAD, POT)}
 
 
 def make_threshold(spec: str | Threshold) -> Threshold:
