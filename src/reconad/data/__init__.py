@@ -4,3 +4,7 @@ from reconad.data.synthetic import SineData, make_sine
 from reconad.data.windows import WindowFolder, fold_windows, sliding_windows, window_starts
 
 __all__ = ["SineData", "make_sine", "WindowFolder", "fold_windows", "sliding_windows", "window_starts"]
+
+from reconad.data.images import ImageData, load_digits_images, load_mnist, read_idx  # noqa: E402
+
+__all__ += ["ImageData", "load_digits_images", "load_mnist", "read_idx"]

@@ -1,0 +1,164 @@
+"""Image sources: IDX files (the MNIST format) and scikit-learn's bundled 8x8 digits.
+
+Every loader returns float32 images ``(N, 1, H, W)`` scaled to [0, 1] and integer labels ``(N,)``, the
+shape :class:`reconad.ImageDetector` takes. Nothing here downloads: MNIST is read from files that are
+already on disk (``RECONAD_DATA``, else ``<repo>/../shared/data``), the digits ship with scikit-learn.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import zlib
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from reconad.errors import InputError
+
+# IDX magic: two zero bytes, a type code (0x08 = unsigned byte) and the number of dimensions.
+_UBYTE = 0x08
+_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+class ImageData(NamedTuple):
+    """Images ``(N, 1, H, W)`` float32 in [0, 1] and integer labels ``(N,)``, for a train and a test split."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise InputError(f"IDX file {path} does not exist; check the path (or set RECONAD_DATA)")
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":  # gzip signature
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"{path} is a damaged gzip file ({exc}); download or copy it again") from exc
+    return raw
+
+
+def read_idx(path: str | os.PathLike, ndim: int | None = None) -> np.ndarray:
+    """An IDX file (gzip'd or raw) of unsigned bytes as a uint8 array of the shape its header gives.
+
+    ``ndim`` checks the number of dimensions (3 for images, 1 for labels). Anything that is not a complete
+    unsigned-byte IDX file raises :class:`InputError`.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    what = f"{path} is not an IDX file of unsigned bytes"
+    if len(data) < 4:
+        raise InputError(f"{what}: it is only {len(data)} bytes long (empty or truncated); copy it again")
+    zero, kind, dims = struct.unpack(">HBB", data[:4])
+    if zero != 0 or kind != _UBYTE or dims == 0:
+        raise InputError(
+            f"{what}: its magic number is 0x{data[:4].hex()} (expected 0x000008NN, NN = the number of "
+            "dimensions); pass an MNIST-style .idx / -ubyte file"
+        )
+    if ndim is not None and dims != ndim:
+        raise InputError(
+            f"{path} has {dims} dimensions but {ndim} were expected; check that the images and labels files "
+            "are not swapped"
+        )
+    header = 4 + 4 * dims
+    if len(data) < header:
+        raise InputError(f"{path} is truncated: its header is incomplete; copy the file again")
+    shape = struct.unpack(f">{dims}I", data[4:header])
+    expected = int(np.prod(shape, dtype=np.int64))
+    if len(data) - header != expected:
+        raise InputError(
+            f"{path} holds {len(data) - header} data bytes but its header announces shape {shape} "
+            f"({expected} bytes): the file is truncated or damaged; copy it again"
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _find(folder: Path, stem: str) -> Path:
+    for name in (f"{stem}.gz", stem, stem.replace("-idx", ".idx")):
+        if (folder / name).is_file():
+            return folder / name
+    raise InputError(
+        f"MNIST file {stem}(.gz) not found in {folder}; put the four MNIST IDX files there or set "
+        "RECONAD_DATA to the folder that holds mnist/"
+    )
+
+
+def data_root() -> Path:
+    """Where datasets live: ``$RECONAD_DATA``, else ``../shared/data`` beside the repository."""
+    if os.environ.get("RECONAD_DATA"):
+        return Path(os.environ["RECONAD_DATA"])
+    return Path(__file__).resolve().parents[3].parent / "shared" / "data"
+
+
+def load_mnist(root: str | os.PathLike | None = None) -> ImageData:
+    """MNIST's train (60,000) and test (10,000) splits as float32 ``(N, 1, 28, 28)`` in [0, 1] plus labels.
+
+    ``root`` is the folder holding the four IDX files; by default ``data_root() / "mnist"``.
+    """
+    folder = Path(root) if root is not None else data_root() / "mnist"
+    if not folder.is_dir():
+        raise InputError(f"MNIST folder {folder} does not exist; set RECONAD_DATA or pass root=")
+    splits = {}
+    for split, (images_stem, labels_stem) in _MNIST_FILES.items():
+        images = read_idx(_find(folder, images_stem), ndim=3)  # (N, H, W) uint8
+        labels = read_idx(_find(folder, labels_stem), ndim=1)  # (N,) uint8
+        if len(images) != len(labels):
+            raise InputError(f"MNIST {split} split has {len(images)} images but {len(labels)} labels")
+        splits[split] = (_to_unit(images, 255.0), labels.astype(np.int64))
+    return ImageData(*splits["train"], *splits["test"])
+
+
+def load_digits_images() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8x8 digits (1,797 images, no files): ``(N, 1, 8, 8)`` in [0, 1] and labels."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return _to_unit(digits.images, 16.0), digits.target.astype(np.int64)  # pixel values are 0..16
+
+
+def _to_unit(images: np.ndarray, top: float) -> np.ndarray:
+    return (np.asarray(images, dtype=np.float32) / np.float32(top))[:, None]  # (N, H, W) -> (N, 1, H, W)
+
+
+def as_images(X, what: str = "images") -> np.ndarray:
+    """Images as a contiguous float32 array ``(N, C, H, W)`` in [0, 1]; ``(N, H, W)`` gets one channel.
+
+    Raises :class:`InputError` naming the fix for a wrong number of dimensions, no images, NaN / infinite
+    values, or values outside [0, 1].
+    """
+    try:
+        array = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what} must be a numeric array; could not convert it: {exc}") from exc
+    if array.ndim == 3:
+        array = array[:, None]  # (N, H, W) -> (N, 1, H, W)
+    elif array.ndim != 4:
+        raise InputError(
+            f"{what} must have shape (N, H, W) or (N, C, H, W), got shape {array.shape}; for one image use "
+            "image[None], for series use SeriesDetector"
+        )
+    if array.size == 0:
+        raise InputError(f"{what} is empty (shape {array.shape}); pass at least one image")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = int(np.flatnonzero(bad.reshape(len(array), -1).any(axis=1))[0])
+        raise InputError(
+            f"{what} contains {int(bad.sum())} NaN or infinite values (first in image {first}); "
+            "drop or repair those images"
+        )
+    low, high = float(array.min()), float(array.max())
+    if low < 0 or high > 1:
+        raise InputError(
+            f"{what} has values in [{low:g}, {high:g}] but must lie in [0, 1]; scale them first "
+            "(for 8-bit images divide by 255)"
+        )
+    return np.ascontiguousarray(array)
