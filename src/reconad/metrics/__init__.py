@@ -1,5 +1,14 @@
 """Pure metric functions. Names carry the variant; functions named ``oracle_*`` use the test labels."""
 
+from reconad.metrics.events import (
+    EventPRF,
+    event_f1,
+    event_prf,
+    point_adjust,
+    point_adjusted_f1,
+    range_auc_pr,
+    vus_pr,
+)
 from reconad.metrics.point import (
     PRF,
     OracleF1,
@@ -23,4 +32,11 @@ __all__ = [
     "roc_auc",
     "regions",
     "regions_to_labels",
+    "EventPRF",
+    "event_f1",
+    "event_prf",
+    "point_adjust",
+    "point_adjusted_f1",
+    "range_auc_pr",
+    "vus_pr",
 ]
