@@ -1,0 +1,209 @@
+"""``reconad serve``: a trained series detector behind HTTP (FastAPI + uvicorn, extra ``[serve]``).
+
+Endpoints:
+
+- ``POST /score``: a JSON array body (``[x0, x1, ...]`` for one feature, ``[[a, b], [a, b], ...]`` for rows of
+  features) or ``text/csv`` (rows of numbers, optionally under a header row) → ``{"scores": [...],
+  "labels": [...], "regions": [[start, end], ...], "threshold": t}`` (regions are half-open);
+- ``GET /model``: the detector's settings, threshold, feature names and the reconad version;
+- ``GET /health``: ``{"status": "ok"}`` (open without a token, for load balancers).
+
+Safe by default: binds 127.0.0.1; with a token (``--token`` or ``RECONAD_TOKEN``) every request but
+``/health`` needs ``Authorization: Bearer <token>`` (compared in constant time, 401 otherwise); bodies over
+``max_bytes`` get 413 (by Content-Length *and* while streaming, so a chunked upload cannot slip past); bad input
+gets a 4xx with ``{"error": "..."}`` and never a 500; anything unexpected is still a JSON error. The model is
+loaded once, at start; scoring runs in a worker thread under a lock, so the event loop keeps answering.
+"""
+
+import hmac
+import io
+import json
+import logging
+import os
+import threading
+
+import numpy as np
+
+from reconad.errors import InputError
+
+log = logging.getLogger("reconad.serve")
+
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+TOKEN_ENV = "RECONAD_TOKEN"
+_INSTALL = "install the extra: pip install 'reconad[serve]'"
+
+
+class _Problem(Exception):
+    """An answer with a status code and a JSON ``{"error": message}`` body."""
+
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers
+
+
+def _load_detector(model):
+    from reconad.detector import SeriesDetector, load
+
+    det = model if isinstance(model, SeriesDetector) else load(model)
+    if not isinstance(det, SeriesDetector):
+        raise InputError(f"reconad serve scores series; {model} holds a {type(det).__name__}")
+    det._check_fitted()
+    return det
+
+
+def _parse_json(body: bytes) -> np.ndarray:
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise _Problem(400, f"the body is not valid JSON ({exc}); send a JSON array of numbers") from exc
+    if not isinstance(value, list):
+        raise _Problem(422, "the body must be a JSON array: [x0, x1, ...] for one feature or [[...], [...]] for rows")
+    if any(isinstance(v, (bool, str, dict)) or v is None for v in value[:1] + value[-1:]):
+        raise _Problem(422, "the JSON array must hold numbers (or rows of numbers); got strings, booleans or null")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:  # ragged rows, strings, numbers beyond float64
+        raise _Problem(422, f"the JSON array must be numbers or rows of equally many numbers ({exc})") from exc
+
+
+def _parse_csv(body: bytes):
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(io.BytesIO(body), header=None, skipinitialspace=True)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:  # EmptyDataError is a ValueError
+        raise _Problem(400, f"the body is not readable CSV ({exc}); send rows of comma-separated numbers") from exc
+    first = pd.to_numeric(frame.iloc[0], errors="coerce")
+    if first.isna().all() and len(frame) > 1:  # a header row: the feature names, checked against the model's
+        return pd.read_csv(io.BytesIO(body), skipinitialspace=True)
+    return frame.to_numpy()  # no header: columns by position
+
+
+def create_app(model, token: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES):
+    """The FastAPI app serving ``model`` (a fitted SeriesDetector or the path of a saved one).
+
+    ``token=None`` takes the token from the environment variable ``RECONAD_TOKEN`` (no auth when unset or
+    empty); ``max_bytes`` limits the request body.
+    """
+    try:
+        from fastapi import FastAPI, Request
+        from fastapi.concurrency import run_in_threadpool
+        from fastapi.responses import JSONResponse
+        from starlette.exceptions import HTTPException
+    except ImportError as exc:
+        raise InputError(f"reconad serve needs fastapi and uvicorn ({exc.name} is missing); {_INSTALL}") from exc
+    from reconad import __version__
+    from reconad.metrics import regions
+
+    if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1:
+        raise InputError(f"max_bytes must be a whole number of bytes >= 1, got {max_bytes!r}")
+    if token is None:
+        token = os.environ.get(TOKEN_ENV) or None
+    expected = token.encode() if token else None
+    det = _load_detector(model)  # once, at start
+    lock = threading.Lock()
+    threshold = det.threshold_.to_dict()
+    params = det._params_document()
+    info = {
+        "detector": type(det).__name__,
+        "reconad_version": __version__,
+        "model": det.model,
+        "params": params,
+        "window": det.window,
+        "n_features": det.n_features_in_,
+        "feature_names": det.feature_names_in_,
+        "threshold": {"method": threshold["name"], "params": threshold["params"], "value": threshold["value"],
+                      "source": det.threshold_source_},
+        "max_bytes": max_bytes,
+    }
+
+    app = FastAPI(title="reconad", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.exception_handler(_Problem)
+    async def _problem(request, exc: _Problem):
+        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request, exc: HTTPException):  # 404, 405, ... as JSON too
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request, exc: Exception):  # a bug, not the client's input: still a JSON answer
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"error": f"internal error ({type(exc).__name__}); see the server log"}, status_code=500)
+
+    def authorize(request: Request) -> None:
+        if expected is None:
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+            raise _Problem(401, "missing or wrong bearer token; send 'Authorization: Bearer <token>'",
+                           {"WWW-Authenticate": "Bearer"})
+
+    async def read_body(request: Request) -> bytes:
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.strip().isdigit():
+                raise _Problem(400, f"Content-Length {length!r} is not a number of bytes")
+            if int(length) > max_bytes:
+                raise _Problem(413, f"the body has {int(length)} bytes, over the limit of {max_bytes}; "
+                                    "send the series in parts")
+        chunks, size = [], 0
+        async for chunk in request.stream():  # counted as it arrives: chunked uploads are limited too
+            size += len(chunk)
+            if size > max_bytes:
+                raise _Problem(413, f"the body is over the limit of {max_bytes} bytes; send the series in parts")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def score(data) -> dict:
+        with lock:  # one scoring pass at a time: torch already uses every core for one
+            scores = det.anomaly_score(data)
+        labels = det.threshold_.predict(scores)
+        return {
+            "scores": scores.tolist(),
+            "labels": labels.tolist(),
+            "regions": [list(r) for r in regions(labels)],
+            "threshold": det.threshold_.value_,
+        }
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/model")
+    def model_info(request: Request) -> dict:
+        authorize(request)
+        return info
+
+    @app.post("/score")
+    async def score_endpoint(request: Request):
+        authorize(request)  # before reading anything
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in ("application/json", "text/csv"):
+            raise _Problem(415, f"content type {kind or '(none)'!r} is not supported; send application/json "
+                                "(a JSON array) or text/csv")
+        body = await read_body(request)
+        if not body.strip():
+            raise _Problem(400, "the body is empty; send the series to score")
+        data = _parse_json(body) if kind == "application/json" else _parse_csv(body)
+        try:
+            return JSONResponse(await run_in_threadpool(score, data))
+        except InputError as exc:
+            raise _Problem(422, str(exc)) from exc
+
+    return app
+
+
+def serve(model, host: str = "127.0.0.1", port: int = 8000, token: str | None = None,
+          max_bytes: int = DEFAULT_MAX_BYTES, log_level: str = "info") -> None:
+    """Load ``model`` once and serve it with uvicorn until interrupted."""
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise InputError(f"reconad serve needs uvicorn; {_INSTALL}") from exc
+    app = create_app(model, token=token, max_bytes=max_bytes)
+    if host not in ("127.0.0.1", "localhost", "::1") and not (token or os.environ.get(TOKEN_ENV)):
+        log.warning("serving on %s without a token: anyone who can reach it can use it; pass --token", host)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

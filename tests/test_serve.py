@@ -1,0 +1,225 @@
+"""The HTTP scoring service (``reconad serve``): good input, auth, size limits and malformed input."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reconad import SeriesDetector
+from reconad.data import make_sine
+from reconad.metrics import regions
+
+
+def _require(module: str):
+    try:
+        return pytest.importorskip(module, reason=f"{module} is missing: pip install 'reconad[serve]'")
+    except pytest.skip.Exception:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{module} must be installed under CI (the [dev] extra pulls in [serve])")
+        raise
+
+
+_require("fastapi")
+_require("httpx")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from reconad.serve import create_app  # noqa: E402
+
+FAST = dict(window=20, stride=5, epochs=1, hidden_size=8, batch_size=16, verbose=False, random_state=0)
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture(scope="module")
+def sine():
+    return make_sine(3, "independent")
+
+
+@pytest.fixture(scope="module")
+def model_path(sine, tmp_path_factory):
+    path = tmp_path_factory.mktemp("serve") / "sine.reconad"
+    SeriesDetector(model="gru", **FAST).fit(sine.train).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_feature_detector():
+    t = np.arange(600)
+    frame = pd.DataFrame({"a": np.sin(t / 10), "b": np.cos(t / 7)})
+    return SeriesDetector(model="dense", **FAST).fit(frame)
+
+
+@pytest.fixture()
+def client(model_path, monkeypatch):
+    monkeypatch.delenv("RECONAD_TOKEN", raising=False)
+    return TestClient(create_app(model_path))
+
+
+@pytest.fixture()
+def secured(model_path):
+    return TestClient(create_app(model_path, token=TOKEN))
+
+
+def _expected(model_path, x):
+    import reconad
+
+    det = reconad.load(model_path)
+    scores = det.anomaly_score(x)
+    labels = det.predict(x)
+    return scores, labels, [list(r) for r in regions(labels)]
+
+
+def test_json_one_feature_gives_scores_labels_and_regions(client, model_path, sine):
+    x = sine.test[:300]
+    response = client.post("/score", json=x.tolist())
+    assert response.status_code == 200
+    body = response.json()
+    scores, labels, spans = _expected(model_path, x)
+    np.testing.assert_allclose(body["scores"], scores, rtol=1e-12)
+    assert body["labels"] == labels.tolist() and body["regions"] == spans
+    assert len(body["scores"]) == 300
+
+
+def test_json_rows_and_csv_with_and_without_header(two_feature_detector):
+    client = TestClient(create_app(two_feature_detector, token=""))
+    x = np.column_stack([np.sin(np.arange(200) / 10), np.cos(np.arange(200) / 7)])
+    expected = two_feature_detector.anomaly_score(x)
+    rows = client.post("/score", json=x.tolist())
+    assert rows.status_code == 200
+    np.testing.assert_allclose(rows.json()["scores"], expected, rtol=1e-12)
+    plain = "\n".join(f"{float(a)!r},{float(b)!r}" for a, b in x)
+    csv = client.post("/score", content=plain, headers={"content-type": "text/csv"})
+    assert csv.status_code == 200
+    np.testing.assert_allclose(csv.json()["scores"], expected, rtol=1e-12)
+    headed = client.post("/score", content="a,b\n" + plain, headers={"content-type": "text/csv; charset=utf-8"})
+    assert headed.status_code == 200
+    np.testing.assert_allclose(headed.json()["scores"], expected, rtol=1e-12)
+    swapped = client.post("/score", content="b,a\n" + plain, headers={"content-type": "text/csv"})
+    assert swapped.status_code == 422 and "same order" in swapped.json()["error"]
+
+
+def test_health_and_model(client, model_path):
+    assert client.get("/health").json() == {"status": "ok"}
+    info = client.get("/model").json()
+    assert info["detector"] == "SeriesDetector" and info["model"] == "gru" and info["window"] == 20
+    assert info["n_features"] == 1 and info["feature_names"] is None
+    assert info["threshold"]["method"] == "quantile" and isinstance(info["threshold"]["value"], float)
+    assert info["params"]["stride"] == 5 and "reconad_version" in info
+
+
+def test_token_is_required_when_set(secured, sine):
+    x = sine.test[:100].tolist()
+    for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": TOKEN}, {"authorization": "Basic x"}):
+        response = secured.post("/score", json=x, headers=headers)
+        assert response.status_code == 401, headers
+        assert "bearer token" in response.json()["error"]
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert secured.get("/model", headers=headers).status_code == 401
+    good = {"authorization": f"Bearer {TOKEN}"}
+    assert secured.post("/score", json=x, headers=good).status_code == 200
+    assert secured.get("/model", headers=good).status_code == 200
+    assert secured.get("/health").status_code == 200  # open for load balancers
+
+
+def test_token_from_the_environment(model_path, monkeypatch, sine):
+    monkeypatch.setenv("RECONAD_TOKEN", "from-env")
+    client = TestClient(create_app(model_path))
+    assert client.post("/score", json=sine.test[:100].tolist()).status_code == 401
+    ok = client.post("/score", json=sine.test[:100].tolist(), headers={"authorization": "Bearer from-env"})
+    assert ok.status_code == 200
+
+
+def test_bodies_over_the_limit_get_413_by_header_and_by_stream(model_path, monkeypatch):
+    monkeypatch.delenv("RECONAD_TOKEN", raising=False)
+    client = TestClient(create_app(model_path, max_bytes=1000))
+    big = json.dumps([0.5] * 1000)
+    response = client.post("/score", content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "limit of 1000" in response.json()["error"]
+
+    def chunks():  # no Content-Length: the streamed body itself must be counted
+        for _ in range(50):
+            yield b"[0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5],"
+
+    streamed = client.post("/score", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413 and "limit of 1000" in streamed.json()["error"]
+    assert client.post("/score", json=[0.5] * 50).status_code == 200  # under the limit: fine
+
+
+@pytest.mark.parametrize(
+    "body, content_type, status, message",
+    [
+        (b"[1, 2,", "application/json", 400, "not valid JSON"),
+        (b"\xff\xfe", "application/json", 400, "not valid JSON"),
+        (b'{"data": [1, 2]}', "application/json", 422, "must be a JSON array"),
+        (b"[]", "application/json", 422, "empty"),
+        (b"", "application/json", 400, "body is empty"),
+        (json.dumps([0.1] * 5).encode(), "application/json", 422, "fewer than one window"),
+        (json.dumps([[0.1, 0.2]] * 50).encode(), "application/json", 422, "2 features"),
+        (b"[" + b", ".join([b"0.1"] * 30 + [b"NaN"] + [b"0.1"] * 30) + b"]", "application/json", 422, "NaN"),
+        (b"[" + b", ".join([b"0.1"] * 30 + [b"Infinity"] + [b"0.1"] * 30) + b"]", "application/json", 422, "NaN"),
+        (b"[" + b", ".join([b"0.1"] * 30 + [b"1" + b"0" * 400] + [b"0.1"] * 30) + b"]", "application/json", 422,
+         "numbers"),
+        (json.dumps([0.1] * 30 + ["x"] + [0.1] * 30).encode(), "application/json", 422, "numbers"),
+        (json.dumps(["a"] * 30).encode(), "application/json", 422, "numbers"),
+        (json.dumps([[0.1], [0.2, 0.3]] * 20).encode(), "application/json", 422, "rows"),
+        (json.dumps([[[0.1]]] * 30).encode(), "application/json", 422, "shape"),
+        (b"[" * 100_000 + b"]" * 100_000, "application/json", 400, "not valid JSON"),
+        (b"0.1\n0.2\nabc\n" * 20, "text/csv", 422, "numeric"),
+        (b"0.1,\n" * 30, "text/csv", 422, "NaN"),
+        (b"\x00\x01garbage", "text/csv", 422, ""),
+        (json.dumps([0.1] * 50).encode(), "text/plain", 415, "not supported"),
+        (json.dumps([0.1] * 50).encode(), "", 415, "not supported"),
+        (json.dumps([0.1] * 50).encode(), "application/x-www-form-urlencoded", 415, "not supported"),
+    ],
+)
+def test_malformed_input_gets_a_4xx_with_a_json_error(client, body, content_type, status, message):
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post("/score", content=body, headers=headers)
+    assert 400 <= response.status_code < 500
+    assert response.status_code == status, response.json()
+    assert message in response.json()["error"]
+
+
+def test_unknown_routes_and_methods_answer_in_json(client):
+    missing = client.get("/nope")
+    assert missing.status_code == 404 and "error" in missing.json()
+    wrong = client.get("/score")
+    assert wrong.status_code == 405 and "error" in wrong.json()
+    bad_length = client.post("/score", content=b"[1]", headers={"content-type": "application/json",
+                                                                "content-length": "abc"})
+    assert 400 <= bad_length.status_code < 500
+
+
+def test_an_unexpected_error_is_still_a_json_500_without_a_traceback(model_path, monkeypatch):
+    monkeypatch.delenv("RECONAD_TOKEN", raising=False)
+    monkeypatch.setattr(SeriesDetector, "anomaly_score", lambda self, x: 1 / 0)
+    client = TestClient(create_app(model_path), raise_server_exceptions=False)
+    response = client.post("/score", json=[0.1] * 50)
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal error (ZeroDivisionError); see the server log"}
+    assert "Traceback" not in response.text
+
+
+def test_the_model_is_loaded_once_at_start(model_path, monkeypatch, sine):
+    import reconad.detector
+
+    calls = []
+    real = reconad.detector.load
+    monkeypatch.setattr(reconad.detector, "load", lambda path: calls.append(path) or real(path))
+    client = TestClient(create_app(model_path, token=""))
+    for _ in range(3):
+        assert client.post("/score", json=sine.test[:100].tolist()).status_code == 200
+    assert len(calls) == 1
+
+
+def test_bad_settings_and_files_are_refused_at_start(tmp_path):
+    from reconad import InputError, ModelFileError
+
+    with pytest.raises(InputError, match="does not exist"):
+        create_app(tmp_path / "missing.reconad")
+    (tmp_path / "junk.reconad").write_bytes(b"junk")
+    with pytest.raises(ModelFileError):
+        create_app(tmp_path / "junk.reconad")
+    with pytest.raises(InputError, match="max_bytes"):
+        create_app(tmp_path / "junk.reconad", max_bytes=0)
