@@ -1,0 +1,187 @@
+"""Scoring Parquet partitions on Dask gives exactly the scores of one process (``reconad.distributed``)."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reconad import InputError, SeriesDetector
+from reconad.data import make_sine
+
+
+def _require(module: str):
+    try:
+        return pytest.importorskip(module, reason=f"{module} is missing: pip install 'reconad[dask]'")
+    except pytest.skip.Exception:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{module} must be installed under CI (the [dev] extra pulls in [dask])")
+        raise
+
+
+_require("dask")
+_require("distributed")
+_require("pyarrow")
+from reconad.distributed import list_partitions, score_parquet  # noqa: E402
+
+FAST = dict(window=20, stride=5, epochs=1, hidden_size=8, batch_size=16, verbose=False, random_state=0)
+# uneven partitions: one empty, two shorter than a window, boundaries inside windows
+SIZES = [1000, 7, 0, 1500, 13, 2483]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as local:
+        with Client(local) as client:
+            yield client
+
+
+@pytest.fixture(scope="module")
+def train():
+    return make_sine(3, "independent").train
+
+
+def _series(length: int, n_features: int = 1, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)[:, None] / (7.0 + np.arange(n_features))
+    x = np.sin(t) + 0.1 * rng.normal(size=(length, n_features))
+    x[length // 3 : length // 3 + 40] += 2.0  # an anomaly, so that some labels are 1
+    return x
+
+
+def _write(folder, x, sizes, columns, row_group_size=256):
+    folder.mkdir()
+    start = 0
+    for i, n in enumerate(sizes):
+        frame = pd.DataFrame(x[start : start + n], columns=columns)
+        frame["note"] = "text"  # a non-feature column that must be left out
+        frame.to_parquet(folder / f"part.{i}.parquet", row_group_size=row_group_size)
+        start += n
+    assert start == len(x)
+    return folder
+
+
+def _read(out):
+    files = sorted(out.iterdir())
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True), files
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(model="gru", score_stride=3, smooth=5),  # overlap everywhere, smoothing reaches across partitions
+        dict(model="lstm", fold="max", smooth=4),  # even smoothing window, max fold
+        dict(model="conv1d", score_stride=7),  # the tail window is not on the stride grid
+    ],
+)
+def test_two_workers_give_exactly_the_one_process_scores(params, cluster, train, tmp_path):
+    det = SeriesDetector(**{**FAST, **params}).fit(train)
+    x = _series(sum(SIZES))[:, 0]
+    data = _write(tmp_path / "data", x[:, None], SIZES, ["value"])
+    summary = score_parquet(det, data, tmp_path / "out", scheduler=cluster, columns=["value"])
+    result, files = _read(tmp_path / "out")
+    np.testing.assert_array_equal(result["score"].to_numpy(), det.anomaly_score(x))
+    np.testing.assert_array_equal(result["label"].to_numpy(), det.predict(x))
+    np.testing.assert_array_equal(result["step"].to_numpy(), np.arange(len(x)))
+    assert [len(pd.read_parquet(f)) for f in files] == SIZES  # one output row per input row, per partition
+    assert summary.rows == len(x) and summary.partitions == len(SIZES)
+    assert summary.flagged == int(det.predict(x).sum()) > 0
+
+
+def test_many_batches_named_columns_and_a_local_cluster(train, tmp_path):
+    """A series long enough for several model batches; a DataFrame-fitted detector picks its own columns."""
+    frame = pd.DataFrame(_series(800, 2, seed=1), columns=["a", "b"])
+    det = SeriesDetector(model="dense", score_stride=2, smooth=3, **FAST).fit(frame)
+    x = _series(9001, 2, seed=2)
+    sizes = [2500, 19, 3000, 3482]  # 4,490 windows: 5 batches of 1,024, boundaries inside batches
+    data = _write(tmp_path / "data", x, sizes, ["a", "b"], row_group_size=1000)
+    score_parquet(det, data, tmp_path / "out", workers=2, processes=False)
+    result, _ = _read(tmp_path / "out")
+    np.testing.assert_array_equal(result["score"].to_numpy(), det.anomaly_score(pd.DataFrame(x, columns=["a", "b"])))
+
+
+def test_the_threaded_scheduler_and_a_model_file(train, tmp_path):
+    det = SeriesDetector(model="gru", smooth=2, **FAST).fit(train)
+    det.save(tmp_path / "m.reconad")
+    x = _series(700)[:, 0]
+    data = _write(tmp_path / "data", x[:, None], [300, 5, 395], ["value"])
+    score_parquet(tmp_path / "m.reconad", data, tmp_path / "out", columns=["value"])
+    result, _ = _read(tmp_path / "out")
+    np.testing.assert_array_equal(result["score"].to_numpy(), det.anomaly_score(x))
+
+
+def test_partitions_are_read_in_natural_name_order(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for i in (10, 2, 1):
+        pd.DataFrame({"value": np.full(i, float(i))}).to_parquet(folder / f"part.{i}.parquet")
+    (folder / "README.txt").write_text("not data")
+    parts = list_partitions(folder, ["value"])
+    assert [os.path.basename(p.path) for p in parts] == ["part.1.parquet", "part.2.parquet", "part.10.parquet"]
+    assert [p.start for p in parts] == [0, 1, 3]
+
+
+def test_score_range_matches_anomaly_score_on_random_slices(train):
+    det = SeriesDetector(model="gru", score_stride=3, smooth=4, **FAST).fit(train)
+    x = _series(3007)[:, 0]
+    full = det.anomaly_score(x)
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        a, b = sorted(rng.choice(len(x) + 1, 2, replace=False))
+        lo, hi = det._context_range(a, b, len(x))
+        c0, c1 = max(0, lo - 3), min(len(x), hi + 2)  # more context than needed is fine
+        np.testing.assert_array_equal(det._score_range(x[c0:c1], c0, a, b, len(x)), full[a:b])
+    lo, hi = det._context_range(100, 200, len(x))
+    with pytest.raises(InputError, match="needs rows"):
+        det._score_range(x[lo + 1 : hi], lo + 1, 100, 200, len(x))
+    with pytest.raises(InputError, match="cannot score steps"):
+        det._context_range(5, 5, len(x))
+
+
+def test_moving_average_is_the_scipy_one_to_rounding():
+    from scipy.ndimage import uniform_filter1d
+
+    from reconad.detector import centred_moving_average
+
+    values = np.random.default_rng(0).normal(size=101)
+    for size in (1, 2, 3, 4, 9):
+        np.testing.assert_allclose(
+            centred_moving_average(values, 0, 0, 101, 101, size), uniform_filter1d(values, size, mode="nearest"),
+            rtol=1e-12, atol=1e-15,
+        )
+
+
+def test_bad_input_is_refused_and_leaves_no_output(train, tmp_path):
+    det = SeriesDetector(model="gru", **FAST).fit(train)
+    data = _write(tmp_path / "data", _series(300), [150, 150], ["value"])
+    out = tmp_path / "out"
+    cases = [
+        (dict(data_dir=tmp_path / "missing"), "does not exist"),
+        (dict(data_dir=tmp_path), "no .parquet files"),
+        (dict(columns=["nope"]), r"no columns \['nope'\]"),
+        (dict(columns=["value", "note"]), "2 feature columns"),
+        (dict(columns=None), "2 feature columns"),  # every column, the text one included
+        (dict(workers=2, scheduler="tcp://127.0.0.1:1"), "not both"),
+        (dict(workers=0), "workers must be"),
+    ]
+    for kwargs, message in cases:
+        kwargs = {"data_dir": data, "columns": ["value"], **kwargs}
+        with pytest.raises(InputError, match=message):
+            score_parquet(det, out_dir=out, **kwargs)
+    short = _write(tmp_path / "short", _series(15), [10, 5], ["value"])
+    with pytest.raises(InputError, match="fewer than one window"):
+        score_parquet(det, short, out, columns=["value"])
+    nan = _series(300)
+    nan[200] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        score_parquet(det, _write(tmp_path / "nan", nan, [150, 150], ["value"]), out, columns=["value"])
+    with pytest.raises(InputError, match="not fitted|does not exist"):
+        score_parquet(tmp_path / "missing.reconad", data, out, columns=["value"])
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []  # no staging folder left
+    out.mkdir()
+    (out / "old.parquet").write_bytes(b"x")
+    with pytest.raises(InputError, match="already exists"):
+        score_parquet(det, data, out, columns=["value"])
