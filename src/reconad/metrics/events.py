@@ -176,7 +176,7 @@ def _range_ap(y: np.ndarray, entry: np.ndarray, buffer: int, spans: list[tuple[i
     existence = _cumcount(group_first[group_first < N_THRESHOLDS]) / group_starts.size  # (J,)
 
     true_positive = event_hits + buffer_hits  # (J,)
-    positive = n_events_steps + buffer_hits / 2  # the authors' P_new: the mean of hard and flagged soft mass
+    positive = n_events_steps + buffer_hits / 2  # the authors' P_new = (P + (P + flagged buffer weight)) / 2
     recall = np.minimum(true_positive / positive, 1.0) * existence  # (J,) range recall (the TPR)
     precision = true_positive / flagged  # every threshold flags at least one step
     return float(np.sum(np.diff(recall, prepend=0.0) * precision))
