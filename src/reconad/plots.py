@@ -97,3 +97,56 @@ def plot_history(histories: dict[str, list[dict]], metric: str = "val_oracle_f1"
     for ax in (ax_loss, ax_metric):
         ax.legend(loc="best")
     return fig
+
+
+def _time_spans(spans, time) -> list[tuple]:
+    """``[start, end)`` step spans as x-axis spans: step indices, or times when ``time`` is given."""
+    if time is None:
+        return [(start - 0.5, end - 0.5) for start, end in spans]
+    time = np.asarray(time)
+    return [(time[start], time[end - 1]) for start, end in spans]
+
+
+def plot_score_timeline(scores, threshold: float, labels=None, predicted=None, time=None,
+                        title: str = "anomaly score") -> Figure:
+    """The score over time with the label-free threshold, true regions (red) and predicted regions (green).
+
+    ``time`` (optional, one value per step: dates or numbers) is used as the x axis instead of step indices.
+    """
+    scores = np.asarray(scores)
+    x = np.arange(len(scores)) if time is None else np.asarray(time)
+    fig = Figure(figsize=(12, 4), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(x, scores, lw=0.8, color="tab:purple", label="anomaly score")
+    ax.axhline(threshold, color=THRESHOLD_COLOR, ls=":", label=f"label-free threshold ({threshold:.3g})")
+    if labels is not None:
+        for i, (start, end) in enumerate(_time_spans(regions(np.asarray(labels)), time)):
+            ax.axvspan(start, end, ymin=0.5, ymax=1.0, color=TRUE_COLOR, alpha=0.2, lw=0,
+                       label="true anomaly" if i == 0 else None)
+    if predicted is not None:
+        for i, (start, end) in enumerate(_time_spans(regions(np.asarray(predicted)), time)):
+            ax.axvspan(start, end, ymin=0.0, ymax=0.5, color=PRED_COLOR, alpha=0.35, lw=0,
+                       label="predicted (label-free)" if i == 0 else None)
+    ax.set(title=f"{title} (true regions: upper half, predicted: lower half)",
+           xlabel="time step" if time is None else "time", ylabel="score")
+    ax.legend(loc="upper right")
+    return fig
+
+
+def plot_training(history: list[dict], title: str = "training") -> Figure:
+    """One run's training loss per epoch, and its validation metrics (``val_*`` keys) when present."""
+    epochs = [h["epoch"] for h in history]
+    metrics = [key for key in (history[0] if history else {}) if key.startswith("val_")]
+    fig = Figure(figsize=(12 if metrics else 7, 4), layout="constrained")
+    axes = fig.subplots(1, 2 if metrics else 1)
+    ax_loss = axes[0] if metrics else axes
+    ax_loss.plot(epochs, [h["train_loss"] for h in history], marker=".")
+    ax_loss.set(title=f"{title}: training loss (MSE, scaled units)", xlabel="epoch", ylabel="loss")
+    if history and min(h["train_loss"] for h in history) > 0:
+        ax_loss.set_yscale("log")
+    if metrics:
+        for key in metrics:
+            axes[1].plot(epochs, [h[key] for h in history], marker=".", label=key.removeprefix("val_"))
+        axes[1].set(title="validation metrics", xlabel="epoch")
+        axes[1].legend(loc="best")
+    return fig

@@ -1,0 +1,142 @@
+import base64
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import reconad
+from reconad import report
+from reconad.errors import InputError
+
+IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)">')
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def decoded_images(html: str) -> dict[str, tuple[int, int]]:
+    """``alt -> (width, height)`` of every embedded figure, each decoded as a PNG."""
+    from PIL import Image
+
+    sizes = {}
+    for data, alt in IMG.findall(html):
+        with Image.open(io.BytesIO(base64.b64decode(data))) as picture:
+            assert picture.format == "PNG"
+            sizes[alt] = picture.size
+    return sizes
+
+
+def assert_self_contained(html: str) -> None:
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    assert "<script" not in html.lower()
+    assert not re.search(r'(src|href)="(?!data:|#)', html), "a resource outside the file"
+    assert "http://" not in html and "https://" not in html
+    assert html.count("<img ") == len(IMG.findall(html))  # every image is an embedded PNG
+
+
+@pytest.fixture(scope="module")
+def series_run():
+    rng = np.random.default_rng(0)
+    t = np.arange(700)
+    frame = pd.DataFrame({"flow <l/min>": np.sin(t / 8) + 0.05 * rng.standard_normal(700),
+                          "temp": np.cos(t / 8) + 0.05 * rng.standard_normal(700)})
+    labels = np.zeros(300, dtype=np.int8)
+    labels[200:230] = 1
+    test = frame.iloc[400:].reset_index(drop=True).copy()
+    test.loc[200:229, "temp"] += 3
+    det = reconad.SeriesDetector("dense", window=16, stride=4, epochs=2, random_state=3, verbose=False)
+    det.fit(frame.iloc[:400], validation=(test, labels))
+    scores, predicted = det.anomaly_score(test), det.predict(test)
+    time = pd.date_range("2024-01-01", periods=300, freq="s")
+    return det, test, scores, predicted, labels, time
+
+
+def test_series_report_structure(series_run):
+    det, test, scores, predicted, labels, time = series_run
+    info = {"name": "pump.csv", "shape": "300 × 2", "time span": report.time_span(time, 300),
+            "fingerprint": report.fingerprint_arrays(test)}
+    html, evaluation = report.series_report(det, test, scores, predicted, labels, time=time, data_info=info,
+                                            fingerprint=info["fingerprint"], title="pump <test>")
+    assert_self_contained(html)
+    sections = re.findall(r'<section id="([^"]+)"><h2>([^<]+)</h2>', html)
+    assert [title for _, title in sections] == ["The data", "Training history", "Scores and regions", "Metrics",
+                                                "Model card"]
+    for anchor, _ in sections:  # the table of contents links every section
+        assert f'href="#{anchor}"' in html
+    figures = decoded_images(html)
+    assert set(figures) == {f"{det.model}: training history", "score timeline",
+                            "input, reconstruction and score"}
+    assert all(w > 300 and h > 200 for w, h in figures.values()), figures
+    # the metrics table: label-free and oracle rows side by side, with the threshold-free metrics
+    assert '<tr class="label-free"><td>label-free' in html and '<tr class="oracle"><td>oracle' in html
+    assert "AUPRC" in html and "ROC-AUC" in html
+    assert evaluation["oracle"]["f1"] >= evaluation["label_free"]["f1"] - 1e-12
+    assert evaluation["label_free"]["threshold"] == pytest.approx(det.threshold_.value_)
+    # model card: seed, version, threshold and its source, fingerprint; text is escaped
+    for text in (f"{reconad.__version__}", det.threshold_source_, info["fingerprint"], "seed (seed_)",
+                 "2024-01-01 00:00:00 → 2024-01-01 00:04:59"):
+        assert text in html, text
+    assert "flow &lt;l/min&gt;" in html and "<l/min>" not in html and "pump &lt;test&gt;" in html
+    assert "val_auprc" in html  # validation metrics of the training history
+
+
+def test_report_without_labels_has_no_metrics_table(series_run, tmp_path):
+    det, test, scores, predicted, _, _ = series_run
+    html, evaluation = report.series_report(det, test, scores, predicted, data_info={"name": "x"},
+                                            fingerprint="sha256:0")
+    assert evaluation is None and "No labels given" in html
+    path = report.write_report(tmp_path / "r.html", html)
+    assert path.read_text(encoding="utf-8") == html and [p.name for p in tmp_path.iterdir()] == ["r.html"]
+    with pytest.raises(InputError, match="does not exist"):
+        report.write_report(tmp_path / "missing" / "r.html", html)
+
+
+def test_metrics_html_several_runs_and_missing_values():
+    labels = np.array([0, 0, 1, 1, 0, 0])
+    scores = np.array([0.1, 0.2, 0.9, 0.8, 0.3, 0.1])
+    good = report.series_evaluation(labels, scores, (scores > 0.5).astype(int), 0.5, "held-out tail")
+    none = report.series_evaluation(np.zeros(6), scores, np.zeros(6), 0.5)
+    assert good["threshold_free"]["roc_auc"] == 1.0 and good["label_free"]["f1"] == 1.0
+    assert good["oracle"]["threshold"] == pytest.approx(0.8)
+    html = report.metrics_html({"run A": good, "run B": none})
+    assert html.count('class="label-free"') == 2 and html.count('class="oracle"') == 2
+    assert "<th>run</th>" in html and "n/a" in html  # AUPRC is undefined without anomalies
+    assert report.fmt(float("nan")) == "n/a" and report.fmt(1234) == "1,234" and report.fmt(0.123456) == "0.1235"
+
+
+def test_fingerprints(tmp_path):
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"abc")
+    assert report.fingerprint_file(path) == (
+        "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")  # sha256("abc")
+    a = np.arange(4)
+    assert report.fingerprint_arrays(a) == report.fingerprint_arrays(a.astype(np.float32))
+    assert report.fingerprint_arrays(a) != report.fingerprint_arrays(a + 1)
+
+
+def test_image_report_shows_roc_histograms_reconstructions_and_error_maps():
+    from reconad.data import load_digits_images
+
+    images, digits = load_digits_images()
+    train = images[:300][digits[:300] == 0]
+    test, labels = images[300:400], (digits[300:400] != 0).astype(np.int8)
+    det = reconad.ImageDetector("conv", latent_dim=4, epochs=1, random_state=0, verbose=False).fit(train)
+    scores, predicted = det.anomaly_score(test), det.predict(test)
+    html, evaluation = report.image_report(det, test, scores, predicted, labels,
+                                           data_info={"name": "digits"}, fingerprint="sha256:1")
+    assert_self_contained(html)
+    figures = decoded_images(html)
+    assert set(figures) == {f"{det.model}: training history", "ROC curve", "score histograms",
+                            "inputs, reconstructions and error maps"}
+    assert "event_f1" not in evaluation["label_free"]  # event metrics mean nothing for independent images
+    assert '<tr class="label-free">' in html and '<tr class="oracle">' in html
+    assert "image shape (C, H, W)" in html
