@@ -69,12 +69,16 @@ class WindowFolder:
         flat = values.reshape(len(index), *values.shape[2:])
         if self.how == "max":
             np.maximum.at(self._acc, index, flat)
-        else:  # bincount is much faster than np.add.at for large batches
-            columns = flat.reshape(len(index), -1)
-            acc = self._acc.reshape(self.length, -1)
-            for j in range(columns.shape[1]):
-                acc[:, j] += np.bincount(index, weights=columns[:, j], minlength=self.length)
-        self._count += np.bincount(index, minlength=self.length)
+            np.add.at(self._count, index, 1)
+            return
+        # bincount over the span these windows touch only: O(batch), not O(length), per call
+        lo, hi = int(starts.min()), int(starts.max()) + self.window
+        local = index - lo
+        columns = flat.reshape(len(index), -1)
+        acc = self._acc.reshape(self.length, -1)
+        for j in range(columns.shape[1]):
+            acc[lo:hi, j] += np.bincount(local, weights=columns[:, j], minlength=hi - lo)
+        self._count[lo:hi] += np.bincount(local, minlength=hi - lo)
 
     def result(self) -> np.ndarray:
         if (self._count == 0).any():
