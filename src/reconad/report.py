@@ -217,14 +217,16 @@ def metrics_html(evaluations: Mapping) -> str:
     keys = [k for k in _THRESHOLD_COLUMNS if k in first["label_free"]]
     rows, classes = [], []
     for name, evaluation in evaluations.items():
-        for kind, label in (("label_free", "label-free (the detector's own threshold)"),
-                            ("oracle", "oracle (best F1 with the test labels)")):
+        source = evaluation["label_free"]["source"]
+        for kind, label in (("label_free", f"label-free, fitted on the {source}" if source else "label-free"),
+                            ("oracle", "oracle: best F1 chosen with the test labels")):
             m = evaluation[kind]
             rows.append([name] * bool(runs) + [label, m["threshold"], *[m.get(k) for k in keys]])
             classes.append(kind.replace("_", "-"))
     at = table(lead + ["threshold", "value", *[_THRESHOLD_COLUMNS[k] for k in keys]], rows, classes)
-    sources = sorted({e["label_free"]["source"] for e in evaluations.values() if e["label_free"]["source"]})
-    note = (f"Label-free threshold: {'; '.join(sources)}. " if sources else "") + ORACLE_NOTE + "."
+    extra = [k for k in ("event_f1", "point_adjusted_f1") if k in keys]
+    note = ORACLE_NOTE + "." + (" Every F1 in a row is computed at that row's threshold (the oracle's maximises "
+                                "point-wise F1)." if extra else "")
     return (f"<h3>Threshold-free</h3>{free}<h3>At a threshold: label-free vs oracle</h3>{at}"
             + paragraph(note, "note"))
 
