@@ -161,6 +161,7 @@ def test_bodies_over_the_limit_get_413_by_header_and_by_stream(model_path, monke
         (b"[" + b", ".join([b"0.1"] * 30 + [b"1" + b"0" * 400] + [b"0.1"] * 30) + b"]", "application/json", 422,
          "numbers"),
         (json.dumps([0.1] * 30 + ["x"] + [0.1] * 30).encode(), "application/json", 422, "numbers"),
+        (json.dumps([1e20] * 50).encode(), "application/json", 422, "overflows"),  # inf scores are not JSON
         (json.dumps(["a"] * 30).encode(), "application/json", 422, "numbers"),
         (json.dumps([[0.1], [0.2, 0.3]] * 20).encode(), "application/json", 422, "rows"),
         (json.dumps([[[0.1]]] * 30).encode(), "application/json", 422, "shape"),

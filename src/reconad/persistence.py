@@ -34,6 +34,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"cannot write {path}: folder {folder} does not exist; create it first")
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder; choose a file name inside it")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:

@@ -160,6 +160,11 @@ def create_app(model, token: str | None = None, max_bytes: int = DEFAULT_MAX_BYT
     def score(data) -> dict:
         with lock:  # one scoring pass at a time: torch already uses every core for one
             scores = det.anomaly_score(data)
+        if not np.isfinite(scores).all():  # float32 overflow: JSON has no inf, and a NaN would read as normal
+            raise InputError(
+                "the values are so far from the training data that their reconstruction error overflows "
+                f"(largest |value| {float(np.abs(np.asarray(data, dtype=np.float64)).max()):.3g}); check the units"
+            )
         labels = det.threshold_.predict(scores)
         return {
             "scores": scores.tolist(),
