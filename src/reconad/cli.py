@@ -270,7 +270,7 @@ def _detector_params(args: argparse.Namespace, images: bool) -> dict:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from reconad.detector import ImageDetector, SeriesDetector
+    from reconad import detector
 
     out = _check_output(args.out, what="model file")
     data = Path(args.data)
@@ -278,7 +278,10 @@ def _fit(args: argparse.Namespace) -> int:
         raise InputError(f"data file {data} does not exist; check the path")
     images = _is_image_data(data)
     params = _detector_params(args, images)
-    cls = ImageDetector if images else SeriesDetector
+    cls = getattr(detector, "ImageDetector", None) if images else detector.SeriesDetector
+    if cls is None:
+        raise InputError(f"{data} holds images, and this version of reconad has no ImageDetector yet; "
+                         "pass a CSV or Parquet table")
     det = cls.from_preset(args.preset, **params) if args.preset else cls(**params)
     started = time.perf_counter()
     if images:
@@ -347,9 +350,30 @@ def _score_series(det, args):
     return table, scores, predicted, frame
 
 
+def _score_dask(args: argparse.Namespace) -> int:
+    """``score --engine dask``: a folder of Parquet partitions scored on Dask; identical to one process."""
+    from reconad.distributed import score_parquet
+
+    unsupported = {"--regions": args.regions, "--time-col": args.time_col, "--drop": args.drop,
+                   "--label-col": args.label_col, "--sep": args.sep, "--nan interpolate": args.nan != "raise"}
+    named = [name for name, value in unsupported.items() if value]
+    if named:
+        raise InputError(f"{', '.join(named)} cannot be used with --engine dask; pick the features with --columns")
+    summary = score_parquet(args.model, args.data, args.out, workers=args.workers, scheduler=args.scheduler,
+                            columns=_columns(args.columns))
+    print(f"scored {summary.rows:,} rows in {summary.partitions} partitions on Dask: {summary.flagged:,} flagged at "
+          f"the label-free threshold {summary.threshold:.4g}")
+    print(f"wrote {summary.out}/ (Parquet: step, score, label; one file per input partition)")
+    return EXIT_OK
+
+
 def _score(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    if args.engine == "dask":
+        return _score_dask(args)
+    if args.workers is not None or args.scheduler is not None:
+        raise InputError("--workers and --scheduler need --engine dask")
     out = _check_output(args.out, SCORE_SUFFIXES, "scores file")
     regions_out = _check_output(args.regions, (".csv",), "regions file") if args.regions else None
     det = _load(args.model)
@@ -496,6 +520,12 @@ def _add_score(commands) -> argparse.ArgumentParser:
     _add_table_options(parser)
     parser.add_argument("--label-col", default=None, help="a label column to ignore")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    dask = parser.add_argument_group("Dask (DATA a folder of Parquet partitions, --out a new folder; extra [dask])")
+    dask.add_argument("--engine", choices=("local", "dask"), default="local", help="'dask' scores the partitions "
+                      "in parallel with a window of overlap: the same scores as one process (default: local)")
+    dask.add_argument("--workers", type=int, default=None, help="start a local Dask cluster of N worker processes")
+    dask.add_argument("--scheduler", default=None, help="address of a running Dask scheduler, e.g. "
+                      "tcp://host:8786 (data and --out on a file system every worker sees)")
     parser.set_defaults(func=_score)
     return parser
 
