@@ -306,6 +306,10 @@ def _fit(args: argparse.Namespace) -> int:
     loss = f"; final training loss {det.history_[-1]['train_loss']:.4g}" if det.history_ else ""
     print(f"trained {cls.__name__}({det.model}) on {what} in {seconds:.1f} s{loss}")
     print(f"label-free threshold {det.threshold_.value_:.4g} from the {det.threshold_source_}")
+    if data.is_file():
+        from reconad.report import fingerprint_file
+
+        print(f"training data {data.name}: {fingerprint_file(data)}")
     print(f"wrote {out}")
     return EXIT_OK
 

@@ -272,7 +272,7 @@ def model_card(det, fingerprint: str | None = None, extra: Mapping[str, object] 
     if hasattr(det, "image_shape_"):
         card["image shape (C, H, W)"] = str(tuple(det.image_shape_))
     if fingerprint:
-        card["data fingerprint"] = fingerprint
+        card["data fingerprint (the data in this report)"] = fingerprint
     card.update(extra or {})
     params = {k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in det.get_params().items()}
     return key_values(card) + "<h3>Parameters</h3>" + table(("parameter", "value"), sorted(params.items()))

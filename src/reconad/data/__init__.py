@@ -8,3 +8,7 @@ __all__ = ["SineData", "make_sine", "WindowFolder", "fold_windows", "sliding_win
 from reconad.data.images import ImageData, load_digits_images, load_mnist, read_idx  # noqa: E402
 
 __all__ += ["ImageData", "load_digits_images", "load_mnist", "read_idx"]
+
+from reconad.data.tables import Table, read_table  # noqa: E402
+
+__all__ += ["Table", "read_table"]
