@@ -16,6 +16,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 
+from reconad.data.images import as_images
 from reconad.data.windows import FOLDS, WindowFolder, gather_windows, window_starts
 from reconad.errors import InputError, ModelFileError, NotFittedError
 from reconad.metrics import auprc, oracle_best_f1_grid, roc_auc
@@ -63,7 +64,8 @@ class _Detector(BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """0/1 labels from ``anomaly_score(X) > threshold_`` (the threshold was fitted without labels)."""
-        return self.threshold_.predict(self.anomaly_score(X))
+        scores = self.anomaly_score(X)  # checks first that the detector is fitted
+        return self.threshold_.predict(scores)
 
     # ---- persistence -------------------------------------------------------------------------------------------
 
@@ -379,7 +381,289 @@ class SeriesDetector(_Detector):
         self.model_ = build_model(self.model, **state["model_kwargs"])
 
 
-DETECTORS: dict[str, type[_Detector]] = {"SeriesDetector": SeriesDetector}
+class ImageDetector(_Detector):
+    """Reconstruction-based anomaly detector for images ``(N, H, W)`` or ``(N, C, H, W)`` with values in [0, 1].
+
+    An auto-encoder (``model``: ``"mlp"``, ``"deep"`` or ``"conv"``, from the registry) learns to reconstruct
+    the normal training images with Adam on the mean squared error. An image's score is the mean squared
+    error of its reconstruction (higher = more anomalous); ``error_map`` gives the error per pixel.
+
+    The label-free threshold is fitted on the scores of a random ``calibration_split`` fraction of the
+    training images, which the model does not train on. With ``calibration_split=0`` the model trains on all
+    images and the threshold comes from (optimistic) training scores; ``threshold_source_`` says which.
+    ``checkpoint="best"`` keeps a copy of the weights of the epoch with the best validation ROC-AUC (needs
+    ``fit(..., validation=(images, labels))``); ``"last"`` keeps the last epoch's.
+    """
+
+    _kind: ClassVar[str] = "image"
+
+    def __init__(
+        self,
+        model: str = "conv",
+        *,
+        latent_dim: int | None = 32,
+        hidden_size: int | None = None,
+        num_layers: int | None = None,
+        epochs: int = 5,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        checkpoint: str = "last",
+        threshold: str | Threshold = "quantile",
+        calibration_split: float = 0.1,
+        random_state: int | None = None,
+        device: str = "auto",
+        verbose: bool = True,
+    ):
+        self.model = model
+        self.latent_dim = latent_dim
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.checkpoint = checkpoint
+        self.threshold = threshold
+        self.calibration_split = calibration_split
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ---- fitting ------------------------------------------------------------------------------------------------
+
+    def _validate_params(self) -> None:
+        self._check_model_kind()
+        check_int("latent_dim", self.latent_dim, allow_none=True)
+        check_int("hidden_size", self.hidden_size, allow_none=True)
+        check_int("num_layers", self.num_layers, allow_none=True)
+        if not (isinstance(self.calibration_split, (int, float)) and 0 <= self.calibration_split < 1):
+            raise InputError(f"calibration_split must be a fraction in [0, 1), got {self.calibration_split!r}")
+        make_threshold(self.threshold)
+
+    def _split(self, n_images: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Indices of the training images and of the held-out calibration images (None when the split is 0)."""
+        if self.calibration_split == 0:
+            return np.arange(n_images), None
+        n_cal = int(round(n_images * self.calibration_split))
+        if n_cal < 1 or n_images - n_cal < 1:
+            raise InputError(
+                f"{n_images} training images cannot be split with calibration_split={self.calibration_split} "
+                "into a training part and a held-out calibration part that both hold an image; pass more "
+                "images, another calibration_split, or calibration_split=0"
+            )
+        order = np.random.default_rng(seed).permutation(n_images)
+        return np.sort(order[n_cal:]), np.sort(order[:n_cal])
+
+    def _labelled(self, pair, what: str) -> tuple[np.ndarray, np.ndarray]:
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise InputError(f"{what} must be a pair (images, labels) with labels 0 = normal, 1 = anomaly")
+        images = self._check_shape(as_images(pair[0], f"{what} images"), f"{what} images")
+        labels = np.asarray(pair[1])
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise InputError(f"{what} labels must have one value per image ({len(images)}), got shape {labels.shape}")
+        if not np.isin(labels, (0, 1)).all() or len(np.unique(labels)) != 2:
+            raise InputError(
+                f"{what} labels must contain both 0 (normal) and 1 (anomaly) and nothing else, so that ROC-AUC "
+                "is defined; map digit labels with e.g. np.isin(labels, anomaly_digits)"
+            )
+        return images, labels.astype(np.int8)
+
+    def fit(self, X, y=None, *, validation=None, track: dict | None = None) -> ImageDetector:
+        """Learn to reconstruct the normal images ``X`` (``(N, H, W)`` or ``(N, C, H, W)`` in [0, 1]).
+
+        ``validation=(images, labels)`` (labels 0 = normal, 1 = anomaly) adds per-epoch validation ROC-AUC,
+        AUPRC and the mean score of normal and of anomalous images to ``history_`` and lets
+        ``checkpoint="best"`` keep the epoch with the best validation ROC-AUC. ``track={"test": (images,
+        labels)}`` records the same metrics for other labelled sets (``test_roc_auc``, ...) without ever using
+        them to choose the checkpoint. ``y`` is ignored (scikit-learn convention).
+        """
+        self._validate_params()
+        images = as_images(X)
+        self.image_shape_ = tuple(int(s) for s in images.shape[1:])  # (C, H, W)
+        sets = {}
+        if validation is not None:
+            sets["val"] = self._labelled(validation, "validation")
+        for name, pair in (track or {}).items():
+            if name == "val":
+                raise InputError("track cannot use the name 'val'; it is reserved for validation=")
+            sets[str(name)] = self._labelled(pair, f"track[{name!r}]")
+        config = TrainConfig(self.epochs, self.batch_size, self.lr, self.checkpoint, "val_roc_auc", self.verbose)
+        if config.checkpoint == "best" and validation is None:
+            raise InputError("checkpoint='best' needs validation data to choose the best epoch; pass validation=...")
+
+        self.seed_ = resolve_seed(self.random_state)
+        self.device_ = resolve_device(self.device)
+        train_index, cal_index = self._split(len(images), self.seed_)
+        train = images if cal_index is None else images[train_index]
+
+        def take(index: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(train[index])  # (B, C, H, W)
+
+        def evaluate(model) -> dict:
+            record = {}
+            for name, (x, labels) in sets.items():
+                scores = self._scores(model, x)
+                record[f"{name}_roc_auc"] = roc_auc(labels, scores)
+                record[f"{name}_auprc"] = auprc(labels, scores)
+                record[f"{name}_normal_score"] = float(scores[labels == 0].mean())
+                record[f"{name}_anomaly_score"] = float(scores[labels == 1].mean())
+            return record
+
+        with seeded(self.seed_, self.device_):
+            self.model_ = build_model(self.model, **self._model_kwargs()).to(self.device_)
+            result = train_autoencoder(
+                self.model_, take, len(train), config, self.seed_, self.device_, evaluate if sets else None
+            )
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+
+        if cal_index is None:
+            self.threshold_source_ = "training images (calibration_split=0: optimistic, the model saw them)"
+            log.info("threshold fitted on training scores because calibration_split=0")
+            calibration_scores = self._scores(self.model_, images)
+        else:
+            self.threshold_source_ = f"held-out training images ({len(cal_index)} of {len(images)})"
+            calibration_scores = self._scores(self.model_, images[cal_index])
+        self.threshold_ = make_threshold(self.threshold).fit(calibration_scores)
+        return self
+
+    def _model_kwargs(self, image_shape: tuple[int, int, int] | None = None) -> dict:
+        channels, height, width = image_shape or self.image_shape_
+        return {
+            "in_channels": channels,
+            "height": height,
+            "width": width,
+            "latent_dim": self.latent_dim,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+        }
+
+    # ---- scoring ------------------------------------------------------------------------------------------------
+
+    def _check_shape(self, images: np.ndarray, what: str) -> np.ndarray:
+        if hasattr(self, "image_shape_") and tuple(images.shape[1:]) != tuple(self.image_shape_):
+            raise InputError(
+                f"{what} have shape (C, H, W) = {tuple(images.shape[1:])} but the detector was fitted on "
+                f"{tuple(self.image_shape_)}; resize them to the training size"
+            )
+        return images
+
+    def _prepare(self, X, what: str = "images") -> np.ndarray:
+        self._check_fitted()
+        return self._check_shape(as_images(X, what), what)
+
+    def _passes(self, model, images: np.ndarray):
+        """Yield ``(x, x_hat)`` batches ``(B, C, H, W)`` of the model's reconstructions, without gradients."""
+        device = next(model.parameters()).device
+        batch = max(1, 2**22 // int(np.prod(images.shape[1:])))  # bounded memory per batch
+        model.eval()
+        with torch.no_grad():
+            for begin in range(0, len(images), batch):
+                x = torch.from_numpy(images[begin : begin + batch]).to(device)
+                yield x, model(x)
+
+    def _scores(self, model, images: np.ndarray) -> np.ndarray:
+        parts = [((x_hat - x) ** 2).mean(dim=(1, 2, 3)).cpu().numpy() for x, x_hat in self._passes(model, images)]
+        return np.concatenate(parts).astype(np.float64)  # (N,)
+
+    def anomaly_score(self, X) -> np.ndarray:
+        """One score per image ``(N,)``: the mean squared reconstruction error, higher = more anomalous."""
+        images = self._prepare(X)
+        return self._scores(self.model_, images)
+
+    def error_map(self, X) -> np.ndarray:
+        """The squared reconstruction error of every pixel ``(N, C, H, W)``; its per-image mean is the score."""
+        images = self._prepare(X)
+        return np.concatenate([((x_hat - x) ** 2).cpu().numpy() for x, x_hat in self._passes(self.model_, images)])
+
+    def reconstruct(self, X) -> np.ndarray:
+        """The model's reconstruction of the images ``(N, C, H, W)``, in [0, 1]."""
+        images = self._prepare(X)
+        return np.concatenate([x_hat.cpu().numpy() for _, x_hat in self._passes(self.model_, images)])
+
+    def summary(self, batch_size: int = 1, image_shape: tuple[int, int, int] | None = None) -> str:
+        """A text table of the model's layers (output shape, parameters) and its parameter count, like torchinfo.
+
+        A fitted detector uses its own model; an unfitted one builds its model for ``image_shape`` ``(C, H, W)``.
+        """
+        if image_shape is None:
+            self._check_fitted()
+            model, image_shape = self.model_, self.image_shape_
+        else:
+            self._validate_params()
+            model = build_model(self.model, **self._model_kwargs(tuple(image_shape)))
+        return layer_table(model, (batch_size, *image_shape))
+
+    # ---- persistence --------------------------------------------------------------------------------------------
+
+    def _state_document(self) -> dict:
+        return {
+            "model_kwargs": self._model_kwargs(),
+            "image_shape": list(self.image_shape_),
+            "threshold": self.threshold_.to_dict(),
+            "threshold_source": self.threshold_source_,
+            "seed": self.seed_,
+            "history": self.history_,
+            "best_epoch": self.best_epoch_,
+        }
+
+    def _restore_state(self, state: dict) -> None:
+        self.image_shape_ = tuple(int(s) for s in state["image_shape"])
+        self.threshold_ = threshold_from_dict(state["threshold"])
+        self.threshold_source_ = str(state["threshold_source"])
+        self.seed_ = int(state["seed"])
+        self.history_ = list(state["history"])
+        self.best_epoch_ = state["best_epoch"]
+        self.model_ = build_model(self.model, **state["model_kwargs"])
+
+
+def layer_table(model: torch.nn.Module, input_shape: tuple[int, ...]) -> str:
+    """A torchinfo-like table: every module in call order with its output shape and its own parameters.
+
+    Forward hooks record one pass on zeros of ``input_shape``; a container shows ``--`` for parameters (its
+    children carry them), so the column adds up to the total.
+    """
+    names = {module: name for name, module in model.named_modules()}
+    rows: list[list[str]] = []  # [label, output shape, parameters], in the order modules are entered
+    open_rows: list[int] = []
+
+    def enter(module, _inputs):
+        name = names[module]
+        own = sum(p.numel() for p in module.parameters(recurse=False))
+        leaf = next(module.children(), None) is None
+        label = "  " * len(open_rows) + type(module).__name__ + (f" ({name})" if name else "")  # nesting = depth
+        rows.append([label, "--", f"{own:,}" if leaf or own else "--"])
+        open_rows.append(len(rows) - 1)
+
+    def leave(_module, _inputs, output):
+        rows[open_rows.pop()][1] = str(list(output.shape)) if isinstance(output, torch.Tensor) else "--"
+
+    hooks = [h for m in names for h in (m.register_forward_pre_hook(enter), m.register_forward_hook(leave))]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(input_shape, device=next(model.parameters()).device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    width = max(len("Layer (type)"), *(len(row[0]) for row in rows)) + 2
+    rule = "=" * (width + 34)
+    lines = [f"{'Layer (type)':<{width}}{'Output Shape':<22}{'Param #':>12}", rule]
+    lines += [f"{label:<{width}}{shape:<22}{params:>12}" for label, shape, params in rows]
+    lines += [
+        rule,
+        f"Input shape: {list(input_shape)}",
+        f"Total params: {total:,}",
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {total - trainable:,}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+DETECTORS: dict[str, type[_Detector]] = {"SeriesDetector": SeriesDetector, "ImageDetector": ImageDetector}
 
 
 def load(path: str | os.PathLike) -> _Detector:

@@ -1,4 +1,4 @@
-"""Fully connected auto-encoders: a window model for series (``dense``)."""
+"""Fully connected auto-encoders: a window model for series (``dense``), image models (``mlp``, ``deep``)."""
 
 from __future__ import annotations
 
@@ -40,3 +40,57 @@ def dense(n_features: int, window: int, hidden_size: int = 64, num_layers: int =
     if decoder is not None:
         raise ValueError("dense has no 'decoder' option; leave it None")
     return DenseWindowAutoencoder(n_features, window, hidden_size, num_layers, latent_dim or 16)
+
+
+# ---- images ------------------------------------------------------------------------------------------------
+
+
+def _halving_widths(first: int, latent_dim: int, count: int) -> list[int]:
+    """``count`` hidden widths that halve from ``first`` (512, 256, 128, ...), never below ``latent_dim``."""
+    return [max(first >> i, latent_dim) for i in range(count)]
+
+
+class ImageMLPAutoencoder(nn.Module):
+    """Flattens an image ``(B, C, H, W)``; ReLU layers down to ``latent_dim``, a mirrored decoder, a Sigmoid.
+
+    ``hidden`` lists the widths between the pixels and the latent code: empty is the one-layer auto-encoder
+    ``C*H*W -> latent -> C*H*W``; ``[512, 256, 128]`` makes a deep one. The Sigmoid keeps the output in
+    [0, 1], the range of the pixels.
+    """
+
+    def __init__(self, in_channels: int, height: int, width: int, latent_dim: int, hidden: list[int]):
+        super().__init__()
+        pixels = in_channels * height * width
+        sizes = [pixels, *hidden, latent_dim]
+        encoder: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+            encoder += [nn.Linear(a, b), nn.ReLU()]
+        decoder: list[nn.Module] = []
+        reverse = sizes[::-1]
+        for i, (a, b) in enumerate(zip(reverse[:-1], reverse[1:], strict=True)):
+            decoder += [nn.Linear(a, b), nn.Sigmoid() if i == len(reverse) - 2 else nn.ReLU()]
+        self.encoder = nn.Sequential(*encoder)
+        self.decoder = nn.Sequential(*decoder)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.encoder(x.flatten(1))  # (B, C * H * W) -> (B, latent)
+        return self.decoder(z).view_as(x)  # (B, latent) -> (B, C, H, W)
+
+
+@register("mlp", kind="image")
+def mlp(in_channels: int, height: int, width: int, latent_dim: int | None = None,
+        hidden_size: int | None = None, num_layers: int | None = None) -> ImageMLPAutoencoder:
+    """One-layer image auto-encoder: pixels -> latent (ReLU) -> pixels (Sigmoid), the slides' first model."""
+    return ImageMLPAutoencoder(in_channels, height, width, latent_dim or 64, hidden=[])
+
+
+@register("deep", kind="image")
+def deep(in_channels: int, height: int, width: int, latent_dim: int | None = None,
+         hidden_size: int | None = None, num_layers: int | None = None) -> ImageMLPAutoencoder:
+    """Deep image auto-encoder: ``num_layers`` ReLU layers halving from ``hidden_size`` (512) to latent."""
+    num_layers = 4 if num_layers is None else num_layers
+    if num_layers < 1:
+        raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+    latent_dim = latent_dim or 64
+    hidden = _halving_widths(hidden_size or 512, latent_dim, num_layers - 1)
+    return ImageMLPAutoencoder(in_channels, height, width, latent_dim, hidden)

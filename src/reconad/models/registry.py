@@ -46,7 +46,7 @@ def register(name: str, kind: str) -> Callable:
 
 def _ensure_loaded() -> None:
     # The model files register themselves when imported; import them here, explicitly, not by a star-import.
-    from reconad.models import conv1d, dense, recurrent  # noqa: F401
+    from reconad.models import conv1d, conv2d, dense, recurrent  # noqa: F401
 
 
 def list_models(pattern: str = "*", kind: str | None = None) -> list[str]:
