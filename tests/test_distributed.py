@@ -185,3 +185,35 @@ def test_bad_input_is_refused_and_leaves_no_output(train, tmp_path):
     (out / "old.parquet").write_bytes(b"x")
     with pytest.raises(InputError, match="already exists"):
         score_parquet(det, data, out, columns=["value"])
+
+
+def _cli_has_dask() -> bool:
+    from reconad.cli import build_parser
+
+    return "--engine" in build_parser()._subparsers._group_actions[0].choices["score"].format_help()
+
+
+def test_cli_score_engine_dask(train, tmp_path, capsys):
+    if not _cli_has_dask():
+        pytest.skip("this version of `reconad score` has no --engine dask")
+    from reconad.cli import main
+
+    det = SeriesDetector(model="gru", **FAST).fit(train)
+    det.save(tmp_path / "m.reconad")
+    x = _series(500)[:, 0]
+    data = _write(tmp_path / "data", x[:, None], [200, 11, 289], ["value"])
+    out = tmp_path / "out"
+    assert main(["score", str(tmp_path / "m.reconad"), str(data), "--engine", "dask", "--out", str(out),
+                 "--columns", "value", "--quiet"]) == 0
+    assert "scored 500 rows in 3 partitions" in capsys.readouterr().out
+    result, _ = _read(out)
+    np.testing.assert_array_equal(result["score"].to_numpy(), det.anomaly_score(x))
+    for extra in (["--regions", str(tmp_path / "r.csv")], ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"]):
+        code = main(["score", str(tmp_path / "m.reconad"), str(data), "--engine", "dask", "--out",
+                     str(tmp_path / "again"), "--columns", "value", *extra])
+        err = capsys.readouterr().err
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert main(["score", str(tmp_path / "m.reconad"), str(data), "--out", str(tmp_path / "s.csv"),
+                 "--workers", "2"]) == 2
+    assert "need --engine dask" in capsys.readouterr().err
+    assert not (tmp_path / "again").exists() and not (tmp_path / "s.csv").exists()

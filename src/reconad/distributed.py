@@ -13,7 +13,9 @@ the detector); the data and output folders must be visible to every worker (a sh
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -246,9 +248,21 @@ def _run(model_bytes: bytes, args: list[tuple], workers, scheduler, processes: b
                              "`dask scheduler` or check the address") from exc
         with client:
             return _on_client(client, model_bytes, args)
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=":0") as cluster:
-        with Client(cluster) as client:
-            return _on_client(client, model_bytes, args)
+    with _quiet("distributed"), LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                                             dashboard_address=":0") as cluster, Client(cluster) as client:
+        return _on_client(client, model_bytes, args)
+
+
+@contextlib.contextmanager
+def _quiet(name: str, level: int = logging.WARNING):
+    """Raise a logger's level while a local cluster starts and stops (its INFO lines are not the user's news)."""
+    logger = logging.getLogger(name)
+    before = logger.level
+    logger.setLevel(max(level, before))
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 def _on_client(client, model_bytes: bytes, args: list[tuple]) -> list[int]:
