@@ -142,3 +142,17 @@ def test_image_report_shows_roc_histograms_reconstructions_and_error_maps():
     assert "event_f1" not in evaluation["label_free"]  # event metrics mean nothing for independent images
     assert '<tr class="label-free">' in html and '<tr class="oracle">' in html
     assert "image shape (C, H, W)" in html
+
+
+def test_long_series_are_drawn_as_block_maxima_and_a_detail_around_the_peak(series_run, monkeypatch):
+    det, test, scores, predicted, labels, time = series_run
+    monkeypatch.setattr(report, "MAX_POINTS", 100)
+    drawn, drawn_labels, drawn_predicted, axis = report._envelope(scores, labels, predicted, time)
+    assert len(drawn) == 100 and drawn.max() == scores.max() and drawn_labels.sum() > 0
+    assert axis[0] == time[0] and axis[1] == time[3]  # blocks of 3 steps
+    start, end = report._detail_range(scores, det.window)
+    assert end - start == 100 and start <= int(np.argmax(scores)) < end
+    html, _ = report.series_report(det, test, scores, predicted, labels, time=time, data_info={"name": "long"},
+                                   fingerprint="sha256:2")
+    assert len(decoded_images(html)) == 3
+    assert "drawn as the maximum over blocks of 3 steps" in html and "around the highest score" in html

@@ -323,6 +323,34 @@ def write_report(path: str | os.PathLike, document: str) -> Path:
 # ---- whole reports ------------------------------------------------------------------------------------------------
 
 
+MAX_POINTS = 20_000  # longer series are drawn as block maxima (timeline) or around the highest score (detail)
+
+
+def _envelope(scores, labels, predicted, time):
+    """``(scores, labels, predicted, time)`` cut to at most ``MAX_POINTS`` by block maxima (peaks survive)."""
+    length = len(scores)
+    if length <= MAX_POINTS:
+        return scores, labels, predicted, time
+    block = math.ceil(length / MAX_POINTS)
+    starts = np.arange(0, length, block)
+
+    def peak(values):
+        return None if values is None else np.maximum.reduceat(np.asarray(values), starts)
+
+    axis = starts if time is None else np.asarray(time)[starts]
+    return peak(scores), peak(labels), peak(predicted), axis
+
+
+def _detail_range(scores, window: int) -> tuple[int, int]:
+    """All steps, or ``MAX_POINTS`` steps centred on the highest score (at least one window)."""
+    length = len(scores)
+    if length <= MAX_POINTS:
+        return 0, length
+    span = max(MAX_POINTS, window)
+    start = min(max(0, int(np.argmax(scores)) - span // 2), length - span)
+    return start, start + span
+
+
 def series_report(det, x, scores, predicted, labels=None, *, time=None, data_info: Mapping[str, object],
                   fingerprint: str, title: str = "reconad report") -> tuple[str, dict | None]:
     """The report of a series scored by a fitted ``SeriesDetector``: ``(html, metrics or None)``.
@@ -337,14 +365,24 @@ def series_report(det, x, scores, predicted, labels=None, *, time=None, data_inf
     names = list(getattr(x, "columns", [])) or [f"feature {i}" for i in range(np.shape(x)[1])]
     sections = [data_section(data_info)]
     sections.append(Section("Training history", history_section(det.history_, det.model)))
-    timeline = img(figure_png(plot_score_timeline(scores, threshold, labels, predicted, time)), "score timeline",
+    scores, predicted = np.asarray(scores), np.asarray(predicted)
+    labels = None if labels is None else np.asarray(labels)
+    drawn, drawn_labels, drawn_predicted, drawn_time = _envelope(scores, labels, predicted, time)
+    timeline = img(figure_png(plot_score_timeline(drawn, threshold, drawn_labels, drawn_predicted, drawn_time)),
+                   "score timeline",
                    "Anomaly score per step with the label-free threshold; true regions shaded red in the upper half, "
-                   "predicted regions green in the lower half.")
-    detail = img(figure_png(plot_scores(np.asarray(x), det.reconstruct(x), scores, threshold, labels, predicted,
+                   "predicted regions green in the lower half."
+                   + (f" {len(scores):,} steps drawn as the maximum over blocks of "
+                      f"{math.ceil(len(scores) / MAX_POINTS):,} steps." if len(scores) > MAX_POINTS else ""))
+    start, end = _detail_range(scores, det.window)
+    part = x.iloc[start:end] if hasattr(x, "iloc") else np.asarray(x)[start:end]
+    where = f"steps {start:,} to {end - 1:,} (x axis: step index from {start:,}), around the highest score; "
+    detail = img(figure_png(plot_scores(np.asarray(part), det.reconstruct(part), scores[start:end], threshold,
+                                        None if labels is None else labels[start:end], predicted[start:end],
                                         title=f"first feature ({names[0]})")),
                  "input, reconstruction and score",
-                 f"The first feature ({names[0]}) and its reconstruction; the score; true vs predicted regions "
-                 "(x axis: step index).")
+                 f"The first feature ({names[0]}) and its reconstruction; the score; true vs predicted regions"
+                 + (f" — {where}" if end - start < len(scores) else " (x axis: step index)") + ".")
     spans = regions(np.asarray(predicted))
     summary = paragraph(f"{int(np.sum(predicted))} of {len(predicted)} steps flagged, in {len(spans)} predicted "
                         f"region(s); threshold {threshold:.4g} ({det.threshold_source_}).")
