@@ -104,7 +104,7 @@ def _time_spans(spans, time) -> list[tuple]:
     if time is None:
         return [(start - 0.5, end - 0.5) for start, end in spans]
     time = np.asarray(time)
-    return [(time[start], time[end - 1]) for start, end in spans]
+    return [(time[start], time[min(end, len(time) - 1)]) for start, end in spans]  # to the next step's time
 
 
 def plot_score_timeline(scores, threshold: float, labels=None, predicted=None, time=None,

@@ -376,7 +376,7 @@ def series_report(det, x, scores, predicted, labels=None, *, time=None, data_inf
                       f"{math.ceil(len(scores) / MAX_POINTS):,} steps." if len(scores) > MAX_POINTS else ""))
     start, end = _detail_range(scores, det.window)
     part = x.iloc[start:end] if hasattr(x, "iloc") else np.asarray(x)[start:end]
-    where = f"steps {start:,} to {end - 1:,} (x axis: step index from {start:,}), around the highest score; "
+    where = f"steps {start:,} to {end - 1:,} around the highest score (x axis: step index from {start:,})"
     detail = img(figure_png(plot_scores(np.asarray(part), det.reconstruct(part), scores[start:end], threshold,
                                         None if labels is None else labels[start:end], predicted[start:end],
                                         title=f"first feature ({names[0]})")),
@@ -384,7 +384,7 @@ def series_report(det, x, scores, predicted, labels=None, *, time=None, data_inf
                  f"The first feature ({names[0]}) and its reconstruction; the score; true vs predicted regions"
                  + (f" — {where}" if end - start < len(scores) else " (x axis: step index)") + ".")
     spans = regions(np.asarray(predicted))
-    summary = paragraph(f"{int(np.sum(predicted))} of {len(predicted)} steps flagged, in {len(spans)} predicted "
+    summary = paragraph(f"{int(np.sum(predicted)):,} of {len(predicted):,} steps flagged, in {len(spans)} predicted "
                         f"region(s); threshold {threshold:.4g} ({det.threshold_source_}).")
     sections.append(Section("Scores and regions", summary + timeline + detail))
     evaluation = None
