@@ -192,7 +192,8 @@ def test_nan_interpolate_and_rows(fitted, capsys, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["missing file", "non-numeric column", "nan", "empty file", "header only",
-                                  "unwritable output", "output is a folder", "bad rows", "series option on images"])
+                                  "unwritable output", "output is a folder", "bad rows", "series option on images",
+                                  "image option on a table", "too short for a window"])
 def test_fit_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, case):
     data = tmp_path / "in.csv"
     out = tmp_path / "model.reconad"
@@ -216,13 +217,18 @@ def test_fit_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, case):
         data = tmp_path / "in_images"
         data.mkdir()
         extra = ["--stride", "4"]
+    elif case == "image option on a table":
+        extra = ["--normal", "1"]
+    elif case == "too short for a window":
+        extra = ["--window", "90"]  # 100 rows cannot hold a training part and a calibration tail of 90 steps
     if case == "empty file":
         data.write_text("")
     elif case == "header only":
         data.write_text("t,a,b\n")
     elif data.suffix == ".csv" and case != "missing file":
         frame.to_csv(data, index=False)
-    code, _, err = call(capsys, "fit", data, "--out", out, "--time-col", "t", "--label-col", "y", *FAST, *extra)
+    table_options = [] if case == "series option on images" else ["--time-col", "t", "--label-col", "y"]
+    code, _, err = call(capsys, "fit", data, "--out", out, *table_options, *FAST, *extra)
     assert_bad_input(code, err)
     assert leftovers(tmp_path) == [], leftovers(tmp_path)
     if case == "non-numeric column":

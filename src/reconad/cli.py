@@ -252,6 +252,17 @@ def _load(path: str):
 # ---- fit -------------------------------------------------------------------------------------------------------
 
 
+def _check_kind_options(args: argparse.Namespace, images: bool, table_only: tuple[str, ...],
+                        image_only: tuple[str, ...]) -> None:
+    """Refuse options that do not apply to the kind of data given, rather than ignore them."""
+    wrong = image_only if not images else table_only
+    given = ["--" + name.replace("_", "-") for name in wrong if getattr(args, name, None) is not None]
+    if given:
+        kind, other = ("images", "tables (CSV / Parquet)") if images else ("a table", "images")
+        verb = "applies" if len(given) == 1 else "apply"
+        raise InputError(f"{', '.join(given)} {verb} to {other} only; {args.data} holds {kind}")
+
+
 def _detector_params(args: argparse.Namespace, images: bool) -> dict:
     params = {name: getattr(args, name) for name in PARAMS if getattr(args, name) is not None}
     if args.scaler is not None:
@@ -264,7 +275,8 @@ def _detector_params(args: argparse.Namespace, images: bool) -> dict:
         given = [name for name in SERIES_ONLY if name in params]
         if given:
             options = ", ".join("--" + name.replace("_", "-") for name in given)
-            raise InputError(f"{options} apply to series only; {args.data} holds images")
+            verb = "applies" if len(given) == 1 else "apply"
+            raise InputError(f"{options} {verb} to series only; {args.data} holds images")
     params["verbose"] = not args.quiet
     return params
 
@@ -277,6 +289,8 @@ def _fit(args: argparse.Namespace) -> int:
     if not data.exists():
         raise InputError(f"data file {data} does not exist; check the path")
     images = _is_image_data(data)
+    _check_kind_options(args, images, table_only=("rows", "label_col", "time_col", "columns", "drop", "sep"),
+                        image_only=("labels", "normal"))
     params = _detector_params(args, images)
     cls = getattr(detector, "ImageDetector", None) if images else detector.SeriesDetector
     if cls is None:
@@ -433,6 +447,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     data = Path(args.data)
     fingerprint = report.fingerprint_file(data) if data.is_file() else None
     title = f"reconad evaluation: {data.name}"
+    _check_kind_options(args, type(det).__name__ == "ImageDetector", ("time_col", "columns", "drop", "sep"),
+                        ("normal",))
     if type(det).__name__ == "ImageDetector":
         images, _ = _read_images(data)
         labels = _read_image_labels(args.labels, len(images), _columns_int(args.normal))
