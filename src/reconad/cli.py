@@ -512,7 +512,8 @@ def _add_fit(commands) -> argparse.ArgumentParser:
     parser.add_argument("--rows", default=None, help="train on these rows only: START:END, 0-based, END excluded "
                         "(e.g. :400, a stretch of normal operation)")
     images = parser.add_argument_group("image input (IDX file or PNG folder)")
-    images.add_argument("--labels", default=None, help="labels file (IDX or CSV) to keep only the normal images")
+    images.add_argument("--labels", default=None, help="labels file (IDX, or CSV whose last column holds one label "
+                        "per image, PNG files in sorted name order) to keep only the normal images")
     images.add_argument("--normal", default=None, help="comma-separated classes that are normal (with --labels)")
     model = parser.add_argument_group("detector (default: the detector's own defaults, or the preset's)")
     model.add_argument("--model", default=None, help="registered model name (reconad.list_models())")
@@ -559,7 +560,7 @@ def _add_evaluate(commands) -> argparse.ArgumentParser:
     parser.add_argument("model", help="model file written by `reconad fit`")
     parser.add_argument("data", help="labelled data: CSV, Parquet, IDX file or folder of PNG images")
     parser.add_argument("--labels", default=None, help="tables: the 0/1 label column; images: a labels file "
-                        "(IDX or CSV)")
+                        "(IDX, or CSV whose last column holds one label per image, PNG files in sorted name order)")
     parser.add_argument("--normal", default=None, help="images: comma-separated classes that are normal")
     parser.add_argument("--report", default=None, help="write the HTML report here (e.g. report.html)")
     parser.add_argument("--json", default=None, help="write the metrics as JSON here")

@@ -141,7 +141,7 @@ def plot_training(history: list[dict], title: str = "training") -> Figure:
     axes = fig.subplots(1, 2 if metrics else 1)
     ax_loss = axes[0] if metrics else axes
     ax_loss.plot(epochs, [h["train_loss"] for h in history], marker=".")
-    ax_loss.set(title=f"{title}: training loss (MSE, scaled units)", xlabel="epoch", ylabel="loss")
+    ax_loss.set(title=f"{title}: training loss (MSE)", xlabel="epoch", ylabel="loss")
     if history and min(h["train_loss"] for h in history) > 0:
         ax_loss.set_yscale("log")
     if metrics:
