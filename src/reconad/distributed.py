@@ -122,6 +122,9 @@ def _detector_from_bytes(model_bytes: bytes):
         if key not in _CACHE:
             from reconad.detector import load
 
+            while len(_CACHE) >= 4:  # a long-lived worker keeps the few most recent models only
+                _CACHE.pop(next(iter(_CACHE)))
+
             with tempfile.TemporaryDirectory() as folder:
                 path = Path(folder) / "model.reconad"
                 path.write_bytes(model_bytes)

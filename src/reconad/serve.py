@@ -157,7 +157,8 @@ def create_app(model, token: str | None = None, max_bytes: int = DEFAULT_MAX_BYT
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def score(data) -> dict:
+    def score(kind: str, body: bytes) -> dict:
+        data = _parse_json(body) if kind == "application/json" else _parse_csv(body)  # off the event loop too
         with lock:  # one scoring pass at a time: torch already uses every core for one
             scores = det.anomaly_score(data)
         if not np.isfinite(scores).all():  # float32 overflow: JSON has no inf, and a NaN would read as normal
@@ -192,9 +193,8 @@ def create_app(model, token: str | None = None, max_bytes: int = DEFAULT_MAX_BYT
         body = await read_body(request)
         if not body.strip():
             raise _Problem(400, "the body is empty; send the series to score")
-        data = _parse_json(body) if kind == "application/json" else _parse_csv(body)
         try:
-            return JSONResponse(await run_in_threadpool(score, data))
+            return JSONResponse(await run_in_threadpool(score, kind, body))
         except InputError as exc:
             raise _Problem(422, str(exc)) from exc
 
