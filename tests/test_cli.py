@@ -82,6 +82,11 @@ def test_demo_end_to_end(demo_folder):
         assert (folder / name).stat().st_size > 10_000, name
     report = (folder / "report.html").read_text()
     assert report.startswith("<!DOCTYPE html>") and report.count('<img src="data:image/png;base64,') >= 6
+    for section in ("The data", "Training history", "Scores and regions", "Metrics", "Model cards"):
+        assert f"<h2>{section}</h2>" in report, section
+    if hasattr(reconad, "ImageDetector"):  # the 8x8-digits run of reconad.experiments.image_demo
+        assert "<h2>Images: 8x8 digits</h2>" in report and 0.5 < metrics["images"]["roc_auc"] <= 1
+        assert 'alt="roc curve"' in report and 'alt="reconstructions"' in report
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary files left
 
 
