@@ -224,3 +224,41 @@ def test_bad_settings_and_files_are_refused_at_start(tmp_path):
         create_app(tmp_path / "junk.reconad")
     with pytest.raises(InputError, match="max_bytes"):
         create_app(tmp_path / "junk.reconad", max_bytes=0)
+
+
+def test_reconad_serve_runs_a_real_server_on_localhost(model_path, tmp_path):
+    """``reconad serve`` through the CLI: uvicorn on 127.0.0.1, token from the environment, stopped after."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "RECONAD_TOKEN": "t0ken"}
+    server = subprocess.Popen([sys.executable, "-m", "reconad", "serve", str(model_path), "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.stderr.read().decode()
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not start within 120 s"
+                time.sleep(0.2)
+        assert httpx.post(f"{base}/score", json=[0.1] * 50, timeout=30).status_code == 401
+        ok = httpx.post(f"{base}/score", json=[0.1] * 50, headers={"authorization": "Bearer t0ken"}, timeout=30)
+        assert ok.status_code == 200 and len(ok.json()["scores"]) == 50
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

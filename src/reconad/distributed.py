@@ -13,6 +13,7 @@ the detector); the data and output folders must be visible to every worker (a sh
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import logging
@@ -217,10 +218,11 @@ def score_parquet(model, data_dir, out_dir, *, workers: int | None = None, sched
         raise InputError(f"cannot write {out}: folder {out.parent} does not exist; create it first")
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        args = []
+        args, firsts = [], [p.start for p in partitions]
         for i, part in enumerate(partitions):  # each task gets only the partitions its context touches
             lo, hi = det._context_range(part.start, part.start + part.rows, total) if part.rows else (0, 0)
-            sources = [p for p in partitions if p.start < hi and p.start + p.rows > lo]
+            near = partitions[max(0, bisect.bisect_right(firsts, lo) - 1) : bisect.bisect_left(firsts, hi)]
+            sources = [p for p in near if p.start < hi and p.start + p.rows > lo]
             target = str(staging / f"part-{i:05d}.parquet")
             args.append((sources, (lo, hi), part.start, part.rows, total, columns, target))
         flagged = _run(model_bytes, args, workers, scheduler, processes)
