@@ -1,6 +1,10 @@
 import os
 from pathlib import Path
 
+# Small models train faster on one thread than on two competing ones, and one thread count for every run keeps
+# "same seed, same bits" comparisons meaningful. Set before torch is imported; subprocesses inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
