@@ -31,6 +31,38 @@ log = logging.getLogger("reconad")
 SCALERS = ("standard", None)
 
 
+def centred_moving_average(raw: np.ndarray, raw_start: int, start: int, stop: int, length: int, size: int):
+    """Centred moving average of ``size`` steps over a series of ``length`` steps, for steps ``[start, stop)``.
+
+    ``raw`` holds the series' steps ``[raw_start, raw_start + len(raw))``. The edges repeat their end values
+    (``scipy.ndimage.uniform_filter1d(mode="nearest")``, to rounding), and every output is summed term by term in
+    the same order, so scoring a slice with its neighbours gives the same bits as scoring the whole series.
+    """
+    if size <= 1:
+        return raw[start - raw_start : stop - raw_start].astype(np.float64)
+    steps = np.arange(start, stop)
+    total = np.zeros(len(steps), dtype=np.float64)
+    for shift in range(-(size // 2), size - size // 2):
+        total += raw[np.clip(steps + shift, 0, length - 1) - raw_start]
+    return total / size
+
+
+def _check_weights(expected: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]) -> None:
+    """The file's tensors are exactly the model's: same names, shapes and dtypes, and finite numbers."""
+    if set(expected) != set(weights):
+        missing, extra = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+        raise ValueError(f"its weights do not fit the model (missing {missing[:5]}, unexpected {extra[:5]})")
+    for name, tensor in weights.items():
+        want = expected[name]
+        if tensor.shape != want.shape or tensor.dtype != want.dtype:
+            raise ValueError(
+                f"weight {name!r} is {tensor.dtype} {tuple(tensor.shape)}, the model needs {want.dtype} "
+                f"{tuple(want.shape)}"
+            )
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ValueError(f"weight {name!r} holds NaN or infinite values")
+
+
 class _Detector(BaseEstimator):
     """What every detector shares: fitted-state checks, thresholds, presets, save / load."""
 
@@ -93,21 +125,32 @@ class _Detector(BaseEstimator):
 
     @classmethod
     def _from_document(cls, document: dict, tensors: dict, path) -> _Detector:
+        invalid = f"{path} is not a valid reconad model"
         params = dict(require(document, "params", dict, path))
-        if isinstance(params.get("threshold"), dict):
-            params["threshold"] = threshold_from_dict(params["threshold"]["object"])
         try:
+            if isinstance(params.get("threshold"), dict):
+                params["threshold"] = threshold_from_dict(params["threshold"]["object"])
             detector = cls(**params)
+            detector._validate_params()  # a file's parameters are input too: checked before anything is built
         except TypeError as exc:
             raise ModelFileError(f"{path} has parameters this reconad does not know: {exc}") from exc
+        except (KeyError, InputError) as exc:
+            raise ModelFileError(f"{invalid}: bad parameter ({exc})") from exc
         state = require(document, "state", dict, path)
+        weights = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
         try:
+            with torch.device("meta"):  # shapes first, on no memory: a file cannot make us allocate a huge model
+                detector._restore_state(state)
+            _check_weights(detector.model_.state_dict(), weights)
             detector._restore_state(state)
-            weights = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
             detector.model_.load_state_dict(weights, strict=True)
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise ModelFileError(f"{path} is not a valid reconad model: {exc}") from exc
-        detector.device_ = resolve_device(detector.device)
+            if not (isinstance(detector.threshold_.value_, float) and np.isfinite(detector.threshold_.value_)):
+                raise ValueError(f"its threshold value {detector.threshold_.value_!r} is not a finite number")
+            detector.device_ = resolve_device(detector.device)
+        except KeyError as exc:
+            raise ModelFileError(f"{invalid}: field {exc} is missing from its state") from exc
+        except (TypeError, ValueError, RuntimeError, AttributeError) as exc:  # InputError is a ValueError
+            raise ModelFileError(f"{invalid}: {exc}") from exc
         detector.model_.to(detector.device_).eval()
         return detector
 
@@ -146,6 +189,7 @@ class SeriesDetector(_Detector):
         decoder: str | None = None,
         threshold: str | Threshold = "quantile",
         fold: str = "mean",
+        smooth: int = 1,
         checkpoint: str = "last",
         random_state: int | None = None,
         device: str = "auto",
@@ -166,6 +210,7 @@ class SeriesDetector(_Detector):
         self.decoder = decoder
         self.threshold = threshold
         self.fold = fold
+        self.smooth = smooth
         self.checkpoint = checkpoint
         self.random_state = random_state
         self.device = device
@@ -187,6 +232,7 @@ class SeriesDetector(_Detector):
             raise InputError(f"scaler must be 'standard' or None, got {self.scaler!r}")
         if not (isinstance(self.calibration_split, (int, float)) and 0 <= self.calibration_split < 1):
             raise InputError(f"calibration_split must be a fraction in [0, 1), got {self.calibration_split!r}")
+        check_int("smooth", self.smooth)
         if self.fold not in FOLDS:
             raise InputError(f"fold must be one of {FOLDS}, got {self.fold!r}")
         make_threshold(self.threshold)
@@ -314,7 +360,7 @@ class SeriesDetector(_Detector):
         starts = window_starts(length, self.window, self._score_stride)
         scores = WindowFolder(length, self.window, self.fold)
         recon = WindowFolder(length, self.window, "mean", trailing=(n_features,)) if reconstruct else None
-        batch = max(1, min(1024, 2**22 // (self.window * n_features)))  # bounded memory per batch
+        batch = self._score_batch(n_features)
         device = next(model.parameters()).device
         model.eval()
         with torch.no_grad():
@@ -326,10 +372,70 @@ class SeriesDetector(_Detector):
                 scores.add(error.cpu().numpy(), part)
                 if recon is not None:
                     recon.add(x_hat.cpu().numpy(), part)
-        return scores.result(), (recon.result() if recon is not None else None)
+        step_scores = scores.result()
+        if self.smooth > 1:  # centred moving average: an anomaly is a run, noise is not
+            step_scores = centred_moving_average(step_scores, 0, 0, length, length, self.smooth)
+        return step_scores, (recon.result() if recon is not None else None)
 
     def _score_scaled(self, model, x: np.ndarray) -> np.ndarray:
         return self._windows_pass(model, x)[0]
+
+    def _score_batch(self, n_features: int) -> int:
+        return max(1, min(1024, 2**22 // (self.window * n_features)))  # windows per batch: bounded memory
+
+    def _range_plan(self, out_start: int, out_end: int, total_length: int) -> tuple[np.ndarray, int, int]:
+        """What scoring steps ``[out_start, out_end)`` of a ``total_length`` series needs, as one process would.
+
+        Returns the global starts of the windows to run (whole batches of the one-process pass, so every model
+        call sees the same batch and gives the same bits) and the rows ``[lo, hi)`` those windows read.
+        """
+        length, window, stride = int(total_length), self.window, self._score_stride
+        if length < window:
+            raise InputError(f"the series has {length} steps, fewer than one window ({window}); pass a longer series")
+        if not 0 <= out_start < out_end <= length:
+            raise InputError(f"cannot score steps [{out_start}, {out_end}) of a series of {length} steps")
+        left, right = self.smooth // 2, self.smooth - 1 - self.smooth // 2  # the moving average's reach
+        raw_lo, raw_hi = max(0, out_start - left), min(length, out_end + right)
+        n_regular = (length - window) // stride + 1  # windows at 0, stride, 2 * stride, ...
+        n_windows = n_regular + (1 if (length - window) % stride else 0)  # + the tail window ending at T
+        first = min(-(-max(0, raw_lo - window + 1) // stride), n_windows - 1)  # first window covering raw_lo
+        last = min((raw_hi - 1) // stride, n_regular - 1)  # last regular window starting before raw_hi
+        if n_windows > n_regular and length - window <= raw_hi - 1:
+            last = n_windows - 1  # the tail window covers raw_hi - 1 too
+        batch = self._score_batch(self.n_features_in_)
+        index = np.arange(first // batch * batch, min((last // batch + 1) * batch, n_windows), dtype=np.int64)
+        starts = np.where(index < n_regular, index * stride, length - window)  # (N,) global starts, sorted
+        return starts, int(starts[0]), int(starts[-1]) + window
+
+    def _context_range(self, out_start: int, out_end: int, total_length: int) -> tuple[int, int]:
+        """The rows ``[lo, hi)`` of the whole series that ``_score_range`` needs to score ``[out_start, out_end)``."""
+        _, lo, hi = self._range_plan(out_start, out_end, total_length)
+        return lo, hi
+
+    def _score_range(self, X_context, context_start: int, out_start: int, out_end: int, total_length: int):
+        """Scores of steps ``[out_start, out_end)`` of a ``total_length`` series, bit-identical to ``anomaly_score``
+        on the whole series, from ``X_context``: its rows ``[context_start, context_start + len(X_context))``,
+        which must include ``_context_range(out_start, out_end, total_length)``. For scoring in parts (Dask).
+        """
+        self._check_fitted()
+        starts, lo, hi = self._range_plan(out_start, out_end, total_length)
+        n_rows = len(X_context)
+        if context_start > lo or context_start + n_rows < hi:
+            raise InputError(
+                f"scoring steps [{out_start}, {out_end}) needs rows [{lo}, {hi}) of the series, got rows "
+                f"[{context_start}, {context_start + n_rows}); pass the rows _context_range gives"
+            )
+        x = self._prepare(X_context[lo - context_start : hi - context_start], "X_context")  # (hi - lo, D) scaled
+        raw = WindowFolder(hi - lo, self.window, self.fold)
+        batch = self._score_batch(x.shape[1])
+        with torch.no_grad():
+            self.model_.eval()
+            for begin in range(0, len(starts), batch):  # the same batches as the one-process pass
+                part = starts[begin : begin + batch] - lo
+                windows = torch.from_numpy(gather_windows(x, part, self.window)).to(self.device_)  # (B, W, D)
+                error = ((self.model_(windows) - windows) ** 2).amax(dim=-1)  # (B, W)
+                raw.add(error.cpu().numpy(), part)
+        return centred_moving_average(raw.result(), lo, out_start, out_end, total_length, self.smooth)
 
     def anomaly_score(self, X) -> np.ndarray:
         """One score per step ``(T,)``: higher = more anomalous."""
@@ -373,6 +479,20 @@ class SeriesDetector(_Detector):
             self.scaler_.var_ = self.scaler_.scale_**2
             self.scaler_.n_features_in_ = self.n_features_in_
             self.scaler_.n_samples_seen_ = 0
+            for part in (self.scaler_.mean_, self.scaler_.scale_):
+                if part.shape != (self.n_features_in_,) or not np.isfinite(part).all():
+                    raise ValueError(f"its scaler does not hold {self.n_features_in_} finite values per statistic")
+        names = self.feature_names_in_
+        if names is not None and not (
+            isinstance(names, list) and len(names) == self.n_features_in_ and all(isinstance(n, str) for n in names)
+        ):
+            raise ValueError(f"its feature names {names!r} are not {self.n_features_in_} strings")
+        kwargs = state["model_kwargs"]
+        if not isinstance(kwargs, dict) or (kwargs.get("n_features"), kwargs.get("window")) != (
+            self.n_features_in_,
+            self.window,
+        ):
+            raise ValueError("its model arguments do not match its number of features and window")
         self.threshold_ = threshold_from_dict(state["threshold"])
         self.threshold_source_ = str(state["threshold_source"])
         self.seed_ = int(state["seed"])
