@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -137,7 +137,6 @@ PRED_METRICS = {
     "point_adjusted_f1": M.point_adjusted_f1,
 }
 Y = np.array([0, 0, 1, 1, 0, 0, 1, 0] * 10)
-EMPTY_CRASHES = ("roc_auc", "oracle_best_f1_grid", "point_f1", "point_prf", "point_adjusted_f1")
 S = np.linspace(0, 1, 80)
 
 
@@ -148,8 +147,7 @@ def _metric_rows():
         yield f"{name}[labels not 0/1]", lambda ctx, fn=fn, o=other: fn(Y * 2, o), r"0 \(normal\) or 1"
         yield f"{name}[2-D labels]", lambda ctx, fn=fn, o=other: fn(np.ones((80, 2)), o), "pass one per step"
         yield f"{name}[strings]", lambda ctx, fn=fn: fn(Y, np.array(["x"] * 80)), "numbers"
-        if name in EMPTY_CRASHES:  # the others answer NaN or 0 for no data, which is defined
-            yield f"{name}[empty]", lambda ctx, fn=fn: fn(np.array([]), np.array([])), "pass one per step|empty"
+        yield f"{name}[empty]", lambda ctx, fn=fn: fn(np.array([]), np.array([])), "empty"
     for name, fn in SCORE_METRICS.items():
         nan = S.copy()
         nan[3] = np.nan
@@ -201,30 +199,8 @@ def _image_rows():
 
 ROWS = [*_series_rows(), *_metric_rows(), *_threshold_rows(), *_image_rows()]
 
-# Bugs this table found in files this test's author does not own, left for their owners (strict: a fix turns the
-# xfail into a failure that asks for the mark to go).
-TEXT_BUG = ("metrics.point._check and thresholds._check_scores convert with np.asarray(dtype=float) outside a "
-            "try, so text input escapes as a bare ValueError instead of an InputError")
-FLOAT32_BUG = ("validation.as_series checks finiteness in float64 and then casts to float32, so 1e39 becomes inf "
-               "after the check (scikit-learn's ValueError on fit, NaN scores on scoring)")
-EMPTY_BUG = "empty labels and scores reach numpy / scikit-learn unchecked (ValueError, IndexError)"
-TRUNCATION_BUG = "point_prf casts non-0/1 predictions to int8 silently instead of refusing them like event_prf"
-KNOWN_BUGS = {
-    **{f"{name}[strings]": TEXT_BUG for name in [*SCORE_METRICS, *PRED_METRICS]},
-    **{f"{name}.fit[strings]": TEXT_BUG for name in THRESHOLDS},
-    **{f"{name}[empty]": EMPTY_BUG for name in EMPTY_CRASHES},
-    "fit[beyond float32]": FLOAT32_BUG,
-    "anomaly_score[beyond float32]": FLOAT32_BUG,
-    "point_f1[predictions not 0/1]": TRUNCATION_BUG,
-    "point_prf[predictions not 0/1]": TRUNCATION_BUG,
-}
-
-
 def _param(name, call, fix):
-    marks = ()
-    if name in KNOWN_BUGS:
-        marks = pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[name])
-    return pytest.param(call, fix, id=name, marks=marks)
+    return pytest.param(call, fix, id=name)
 
 
 @pytest.fixture()
@@ -288,14 +264,6 @@ def arrays(draw, dtypes=DTYPES):
     return draw(hnp.arrays(dtype, shape))
 
 
-def _beyond_float32(x) -> bool:
-    """Finite numbers too large for float32: the known FLOAT32_BUG, kept out of the fuzzing of series."""
-    if x.dtype.kind != "f":
-        return False
-    finite = x[np.isfinite(x)]
-    return bool(finite.size) and float(np.abs(finite).max()) > float(np.finfo(np.float32).max)
-
-
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                         HealthCheck.too_slow])
 ALLOWED = (InputError, NotFittedError)
@@ -304,7 +272,6 @@ ALLOWED = (InputError, NotFittedError)
 @FUZZ
 @given(x=arrays())
 def test_fuzz_series_scoring(fitted, x):
-    assume(not _beyond_float32(x))
     for method in ("anomaly_score", "predict", "reconstruct"):
         try:
             out = getattr(fitted, method)(x)
@@ -316,7 +283,6 @@ def test_fuzz_series_scoring(fitted, x):
 @FUZZ
 @given(x=arrays(), window=st.integers(2, 6))
 def test_fuzz_series_fit(x, window):
-    assume(not _beyond_float32(x))
     det = SeriesDetector(model="dense", window=window, stride=1, epochs=1, hidden_size=2, batch_size=64,
                          verbose=False, random_state=0)
     try:
@@ -332,12 +298,7 @@ NUMERIC = st.sampled_from([np.float64, np.float32, np.int64, np.int8, np.bool_])
 @FUZZ
 @given(y=arrays(NUMERIC), s=arrays(NUMERIC))
 def test_fuzz_metrics_and_thresholds(y, s):
-    """Numbers only, and no empty arrays: text and empty input are the known bugs above (see KNOWN_BUGS)."""
-    assume(y.size > 0 and s.size > 0)
-    truncating = (M.point_f1, M.point_prf) if not np.isin(s, (0, 1)).all() else ()  # TRUNCATION_BUG
     for fn in [*SCORE_METRICS.values(), *PRED_METRICS.values(), M.regions]:
-        if fn in truncating:
-            continue
         try:
             fn(y, s) if fn is not M.regions else fn(y)
         except ALLOWED:

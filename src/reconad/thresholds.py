@@ -36,7 +36,10 @@ from reconad.errors import InputError
 
 
 def _check_scores(scores) -> np.ndarray:
-    s = np.asarray(scores, dtype=np.float64).ravel()
+    try:
+        s = np.asarray(scores, dtype=np.float64).ravel()
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"scores must be numbers ({exc}); pass the detector's anomaly scores") from exc
     if s.size == 0:
         raise InputError("cannot fit a threshold on no scores; pass scores of some normal data")
     if not np.isfinite(s).all():

@@ -40,6 +40,10 @@ def as_series(X, what: str = "X") -> tuple[np.ndarray, list[str] | None]:
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise InputError(f"{what} is empty (shape {array.shape}); pass at least one window of data")
     _check_finite(array, what)
+    if np.abs(array).max() > np.finfo(np.float32).max:
+        raise InputError(
+            f"{what} holds values beyond float32's range (|x| > 3.4e38); rescale the data (e.g. to other units)"
+        )
     return array.astype(np.float32), names
 
 

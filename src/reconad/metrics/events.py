@@ -19,15 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from reconad.errors import InputError
-from reconad.metrics.point import PRF, _check, point_prf
+from reconad.metrics.point import PRF, _check, _check_pred, point_prf
 from reconad.metrics.regions import regions
-
-
-def _check_pred(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    y, p = _check(y_true, y_pred, "prediction")
-    if not np.isin(p, (0, 1)).all():
-        raise InputError("predictions must be 0 (normal) or 1 (anomaly); threshold the scores first")
-    return y, p.astype(np.int8)
 
 
 def _f1(precision: float, recall: float) -> float:

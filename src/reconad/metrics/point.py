@@ -16,8 +16,13 @@ from reconad.errors import InputError
 
 
 def _check(y_true, other, what: str) -> tuple[np.ndarray, np.ndarray]:
-    y_true = np.asarray(y_true).ravel()
-    other = np.asarray(other, dtype=np.float64).ravel()
+    try:
+        y_true = np.asarray(y_true, dtype=np.float64).ravel()
+        other = np.asarray(other, dtype=np.float64).ravel()
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"labels and {what} must be numbers, one per step ({exc})") from exc
+    if y_true.size == 0:
+        raise InputError(f"labels and {what} are empty; pass at least one step")
     if y_true.shape != other.shape:
         raise InputError(f"labels have {y_true.size} values but {what} has {other.size}; pass one per step")
     if not np.isin(y_true, (0, 1)).all():
@@ -50,9 +55,16 @@ class PRF:
     f1: float
 
 
+def _check_pred(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    y, p = _check(y_true, y_pred, "prediction")
+    if not np.isin(p, (0, 1)).all():
+        raise InputError("predictions must be 0 (normal) or 1 (anomaly); threshold the scores first")
+    return y, p.astype(np.int8)
+
+
 def point_prf(y_true, y_pred) -> PRF:
     """Point-wise precision, recall and F1 of 0/1 predictions (0 where undefined)."""
-    y, p = _check(y_true, y_pred, "prediction")
+    y, p = _check_pred(y_true, y_pred)
     precision, recall, f1, _ = precision_recall_fscore_support(
         y, p.astype(np.int8), average="binary", zero_division=0.0
     )
