@@ -18,7 +18,7 @@ class Conv2dAutoencoder(nn.Module):
     7x7 or 28x28 -> 14 -> 7 -> 4 come back exactly), and a Sigmoid for pixels in [0, 1].
     """
 
-    def __init__(self, in_channels: int, height: int, width: int, latent_dim: int = 32, hidden_size: int = 16,
+    def __init__(self, in_channels: int, height: int, width: int, latent_dim: int = 32, hidden_size: int = 32,
                  num_layers: int = 2):
         super().__init__()
         self.sizes = [(height, width)]  # spatial size before each encoder layer, and after the last
@@ -58,4 +58,6 @@ class Conv2dAutoencoder(nn.Module):
 def conv(in_channels: int, height: int, width: int, latent_dim: int | None = None,
          hidden_size: int | None = None, num_layers: int | None = None) -> Conv2dAutoencoder:
     """Convolutional image auto-encoder with a linear bottleneck (the slides' ConvAutoEncoder)."""
-    return Conv2dAutoencoder(in_channels, height, width, latent_dim or 32, hidden_size or 16, num_layers or 2)
+    # 32 -> 64 channels: with it the slides' grid matches the reference numbers at latent 64 and 4 (16 -> 32
+    # channels gave 0.795 instead of 0.815 for normal {1..5} at latent 64; see benchmarks/results/mnist_course.md)
+    return Conv2dAutoencoder(in_channels, height, width, latent_dim or 32, hidden_size or 32, num_layers or 2)
