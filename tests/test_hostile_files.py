@@ -224,3 +224,17 @@ def test_missing_file_and_folder_are_input_errors(tmp_path):
         reconad.load(tmp_path / "missing.reconad")
     with pytest.raises(InputError, match="is a folder"):
         reconad.load(tmp_path)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from reconad.persistence import atomic_write_bytes
+
+    mask = os.umask(0o022)
+    try:
+        path = atomic_write_bytes(tmp_path / "out.bin", b"data")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
