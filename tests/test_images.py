@@ -109,6 +109,7 @@ def test_sklearn_digits_need_no_files():
         (np.full((2, 8, 8), -0.5), r"\[0, 1\]"),
         (np.where(np.eye(8)[None] > 0, np.nan, 0.5), "NaN"),
         ([["a"]], "numeric"),
+        (np.full((1, 2, 2), 1e300), r"\[1e\+300, 1e\+300\]"),  # beyond float32: reported as is, not as inf
     ],
 )
 def test_as_images_rejects_bad_input(bad, message):
@@ -119,3 +120,6 @@ def test_as_images_rejects_bad_input(bad, message):
 def test_as_images_adds_the_channel():
     assert as_images(np.zeros((2, 5, 6))).shape == (2, 1, 5, 6)
     assert as_images(np.zeros((2, 3, 5, 6))).shape == (2, 3, 5, 6)
+    binary = as_images(np.eye(4, dtype=bool)[None])  # binary masks are images too
+    assert binary.dtype == np.float32 and binary.sum() == 4
+    assert as_images(np.full((1, 2, 2), 255, np.uint8) // 255).max() == 1.0

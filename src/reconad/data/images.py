@@ -136,7 +136,9 @@ def as_images(X, what: str = "images") -> np.ndarray:
     values, or values outside [0, 1].
     """
     try:
-        array = np.asarray(X, dtype=np.float32)
+        array = np.asarray(X)
+        if array.dtype != np.float32:  # checked in float64, so values beyond float32 are not turned into inf
+            array = np.asarray(array, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{what} must be a numeric array; could not convert it: {exc}") from exc
     if array.ndim == 3:
@@ -161,4 +163,4 @@ def as_images(X, what: str = "images") -> np.ndarray:
             f"{what} has values in [{low:g}, {high:g}] but must lie in [0, 1]; scale them first "
             "(for 8-bit images divide by 255)"
         )
-    return np.ascontiguousarray(array)
+    return np.ascontiguousarray(array, dtype=np.float32)
