@@ -104,7 +104,7 @@ def test_health_and_model(client, model_path):
     info = client.get("/model").json()
     assert info["detector"] == "SeriesDetector" and info["model"] == "gru" and info["window"] == 20
     assert info["n_features"] == 1 and info["feature_names"] is None
-    assert info["threshold"]["method"] == "quantile" and isinstance(info["threshold"]["value"], float)
+    assert info["threshold"]["method"] == "mean_std" and isinstance(info["threshold"]["value"], float)
     assert info["params"]["stride"] == 5 and "reconad_version" in info
 
 
