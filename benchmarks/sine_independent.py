@@ -79,7 +79,8 @@ def main(argv=None) -> None:
         "the detector's own threshold, fitted on the scores of a held-out tail of the normal training series. "
         "*point-adjusted F1* counts a whole event as found when one of its points is flagged: it inflates "
         "results and is shown only next to the plain point F1.\n\n"
-        f"Defaults: {settings} (`threshold=None` is mean + 4 standard deviations of the calibration scores). "
+        f"Defaults: {settings} (`threshold=None` is mean + 4 standard deviations of the calibration scores; "
+        "`smooth=None` is the model's default, 5 steps for `dense`). "
         "How they were chosen, on our own synthetic series and never on these labels: "
         f"[sine_validation.md](sine_validation.md).\n\nMachine: {machine()}\n"
     )

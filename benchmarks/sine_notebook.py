@@ -71,7 +71,8 @@ def main(argv=None) -> None:
         f"{REFERENCE['per_seed_auprc']} (mean {REFERENCE['auprc']}), oracle best-F1 "
         f"{REFERENCE['per_seed_oracle_f1']} (mean {REFERENCE['oracle_f1']}).\n\n"
         "*Oracle* = threshold chosen with the test labels (the notebook's search over 1,000 thresholds in "
-        "(p50, p99]); *label-free* = the detector's own threshold, the 0.99-quantile of training scores.\n"
+        "(p50, p99]); *label-free* = the detector's own threshold (the default, mean + 4 standard deviations), "
+        "fitted on training scores as the notebook trains on all its data (`calibration_split=0`).\n"
     )
     json_path, md_path = write_results("sine_notebook", payload, md)
     print(md)

@@ -234,3 +234,14 @@ def test_newer_format_and_missing_fields_are_refused(fitted, tmp_path):
 def test_save_to_a_missing_folder_is_a_clear_error(fitted, tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         fitted.save(tmp_path / "no" / "such" / "det.reconad")
+
+
+def test_smoothing_defaults_to_the_model_family(sine):
+    """Window models smooth over 5 steps by default; recurrent ones score per step, as the course notebook."""
+    kw = {**FAST, "epochs": 1}
+    dense = SeriesDetector(model="dense", random_state=0, **kw).fit(sine.train)
+    np.testing.assert_array_equal(dense.anomaly_score(sine.test),
+                                  dense.set_params(smooth=5).anomaly_score(sine.test))
+    assert not np.array_equal(dense.anomaly_score(sine.test), dense.set_params(smooth=1).anomaly_score(sine.test))
+    rnn = SeriesDetector(model="rnn", random_state=0, **kw).fit(sine.train)
+    np.testing.assert_array_equal(rnn.anomaly_score(sine.test), rnn.set_params(smooth=1).anomaly_score(sine.test))

@@ -163,9 +163,11 @@ class SeriesDetector(_Detector):
     ``score_stride`` steps, takes the squared reconstruction error of every step (the max over features),
     and averages each step's error over all windows that cover it (``fold="mean"``, or ``"max"``): one
     score per step, higher = more anomalous. With ``smooth=k`` each step's score is then averaged over ``k``
-    centred steps (an anomaly is a run of steps, noise is not).
+    centred steps (an anomaly is a run of steps, noise is not); ``smooth=None`` takes the model family's
+    default: 5 for the window models ``dense`` and ``conv1d``, 1 (per-step, as the course notebook) for the
+    recurrent ones.
 
-    The defaults (a dense window auto-encoder, windows of 100, every window scored, ``smooth=5``, a mean + 4
+    The defaults (a dense window auto-encoder, windows of 100, every window scored, 5-step smoothing, a mean + 4
     standard deviations threshold) were chosen on a validation suite of synthetic series of our own
     (``benchmarks/sine_validation.py``), never on a benchmark's test labels; the README gives the evidence.
 
@@ -194,7 +196,7 @@ class SeriesDetector(_Detector):
         decoder: str | None = None,
         threshold: str | Threshold | None = None,
         fold: str = "mean",
-        smooth: int = 5,
+        smooth: int | None = None,
         checkpoint: str = "last",
         random_state: int | None = None,
         device: str = "auto",
@@ -237,7 +239,7 @@ class SeriesDetector(_Detector):
             raise InputError(f"scaler must be 'standard' or None, got {self.scaler!r}")
         if not (isinstance(self.calibration_split, (int, float)) and 0 <= self.calibration_split < 1):
             raise InputError(f"calibration_split must be a fraction in [0, 1), got {self.calibration_split!r}")
-        check_int("smooth", self.smooth)
+        check_int("smooth", self.smooth, allow_none=True)
         if self.fold not in FOLDS:
             raise InputError(f"fold must be one of {FOLDS}, got {self.fold!r}")
         self._threshold_spec()
@@ -319,6 +321,13 @@ class SeriesDetector(_Detector):
         self.threshold_ = self._threshold_spec().fit(calibration_scores)
         return self
 
+    @property
+    def _smooth(self) -> int:
+        """``smooth``, or the model family's default when it is None (5 for dense / conv1d, else 1)."""
+        if self.smooth is not None:
+            return self.smooth
+        return int(get_entry(self.model).defaults.get("smooth", 1))
+
     def _threshold_spec(self) -> Threshold:
         """A fresh threshold: ``threshold`` as given, or the default mean + 4 std (chosen by validation)."""
         return make_threshold(MeanStd(k=4.0) if self.threshold is None else self.threshold)
@@ -382,8 +391,8 @@ class SeriesDetector(_Detector):
                 if recon is not None:
                     recon.add(x_hat.cpu().numpy(), part)
         step_scores = scores.result()
-        if self.smooth > 1:  # centred moving average: an anomaly is a run, noise is not
-            step_scores = centred_moving_average(step_scores, 0, 0, length, length, self.smooth)
+        if self._smooth > 1:  # centred moving average: an anomaly is a run, noise is not
+            step_scores = centred_moving_average(step_scores, 0, 0, length, length, self._smooth)
         return step_scores, (recon.result() if recon is not None else None)
 
     def _score_scaled(self, model, x: np.ndarray) -> np.ndarray:
@@ -403,7 +412,7 @@ class SeriesDetector(_Detector):
             raise InputError(f"the series has {length} steps, fewer than one window ({window}); pass a longer series")
         if not 0 <= out_start < out_end <= length:
             raise InputError(f"cannot score steps [{out_start}, {out_end}) of a series of {length} steps")
-        left, right = self.smooth // 2, self.smooth - 1 - self.smooth // 2  # the moving average's reach
+        left, right = self._smooth // 2, self._smooth - 1 - self._smooth // 2  # the moving average's reach
         raw_lo, raw_hi = max(0, out_start - left), min(length, out_end + right)
         n_regular = (length - window) // stride + 1  # windows at 0, stride, 2 * stride, ...
         n_windows = n_regular + (1 if (length - window) % stride else 0)  # + the tail window ending at T
@@ -444,7 +453,7 @@ class SeriesDetector(_Detector):
                 windows = torch.from_numpy(gather_windows(x, part, self.window)).to(self.device_)  # (B, W, D)
                 error = ((self.model_(windows) - windows) ** 2).amax(dim=-1)  # (B, W)
                 raw.add(error.cpu().numpy(), part)
-        return centred_moving_average(raw.result(), lo, out_start, out_end, total_length, self.smooth)
+        return centred_moving_average(raw.result(), lo, out_start, out_end, total_length, self._smooth)
 
     def anomaly_score(self, X) -> np.ndarray:
         """One score per step ``(T,)``: higher = more anomalous."""

@@ -40,7 +40,7 @@ class Conv1dAutoencoder(nn.Module):
         return self.head(h).transpose(1, 2)  # (B, D, W) -> (B, W, D)
 
 
-@register("conv1d", kind="series")
+@register("conv1d", kind="series", defaults={"smooth": 5})
 def conv1d(n_features: int, window: int, hidden_size: int = 32, num_layers: int = 2,
            latent_dim: int | None = None, decoder: str | None = None) -> Conv1dAutoencoder:
     """1-D convolutional window auto-encoder with a linear bottleneck."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import nn
 
@@ -24,13 +24,18 @@ class ModelEntry:
     kind: str
     factory: Callable[..., nn.Module]
     summary: str
+    defaults: dict = field(default_factory=dict)  # detector settings this family is best used with
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register(name: str, kind: str) -> Callable:
-    """Class decorator that adds a model family under ``name``; a second use of a name is an error."""
+def register(name: str, kind: str, defaults: dict | None = None) -> Callable:
+    """Decorator that adds a model family under ``name``; a second use of a name is an error.
+
+    ``defaults`` are the detector settings the family is meant to be used with when the user leaves them
+    unset (``None``), like timm's per-model default configuration, e.g. ``{"smooth": 5}``.
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
 
@@ -38,7 +43,7 @@ def register(name: str, kind: str) -> Callable:
         if name in _REGISTRY:
             raise ValueError(f"a model named {name!r} is already registered ({_REGISTRY[name].factory})")
         doc = (factory.__doc__ or "").strip().splitlines()
-        _REGISTRY[name] = ModelEntry(name, kind, factory, doc[0] if doc else "")
+        _REGISTRY[name] = ModelEntry(name, kind, factory, doc[0] if doc else "", dict(defaults or {}))
         return factory
 
     return decorator
