@@ -29,7 +29,7 @@ SERIES_ONLY = ("window", "stride", "score_stride", "smooth", "scaler", "decoder"
 PARAMS: dict[str, tuple[type, str]] = {
     "window": (int, "steps per window"),
     "stride": (int, "steps between training windows"),
-    "score_stride": (int, "steps between scoring windows (smaller = more overlap; default: --stride)"),
+    "score_stride": (int, "steps between scoring windows (smaller = more overlap; default 1)"),
     "epochs": (int, "training epochs"),
     "batch_size": (int, "windows (or images) per mini-batch"),
     "lr": (float, "Adam learning rate"),
@@ -37,7 +37,7 @@ PARAMS: dict[str, tuple[type, str]] = {
     "num_layers": (int, "layers of the encoder / decoder"),
     "latent_dim": (int, "size of the code"),
     "calibration_split": (float, "held-out fraction of the training data for the label-free threshold"),
-    "smooth": (int, "moving-average width of the scores (1 = none)"),
+    "smooth": (int, "moving-average width of the scores (1 = none; default: the model's, 5 for dense)"),
     "random_state": (int, "seed of everything (same seed on the CPU = same scores)"),
     "device": (str, "'auto' (CUDA when present), 'cpu', 'cuda', ..."),
     "decoder": (str, "recurrent models: 'repeat' or 'autoregressive'"),
