@@ -314,7 +314,19 @@ def _fit(args: argparse.Namespace) -> int:
                 "%d training rows are labelled anomalous; the detector treats all training data as normal",
                 int(table.labels.sum()))
         what = f"{len(x):,} rows × {x.shape[1]} features ({', '.join(x.columns)})"
-    det.fit(x)
+    from reconad.training import init_distributed_from_env, world
+
+    distributed = init_distributed_from_env()  # under torchrun: each rank trains on its share (DDP)
+    try:
+        det.fit(x)
+        if world()[0] != 0:
+            return EXIT_OK  # rank 0 alone writes the model and reports
+    finally:
+        if distributed:
+            import torch.distributed
+
+            torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
     det.save(out)
     seconds = time.perf_counter() - started
     loss = f"; final training loss {det.history_[-1]['train_loss']:.4g}" if det.history_ else ""

@@ -10,13 +10,16 @@ import contextlib
 import copy
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from reconad.errors import InputError
@@ -31,10 +34,35 @@ def progress(iterable: Iterable, enabled: bool, **kwargs) -> Iterable:
     return tqdm(iterable, leave=False, dynamic_ncols=True, **kwargs) if enabled else iterable
 
 
+def world() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process: ``(0, 1)`` unless a torch.distributed process group is running."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def init_distributed_from_env() -> bool:
+    """Join the process group ``torchrun`` describes (``WORLD_SIZE`` > 1): NCCL on GPUs, gloo on CPUs.
+
+    Returns whether this process is one of several. Each rank then trains on its share of every mini-batch
+    with ``DistributedDataParallel`` (see :func:`train_autoencoder`).
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_available():
+        return False
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    return True
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` is CUDA when available, else CPU; anything else is checked and passed to ``torch.device``."""
+    """``"auto"`` is CUDA when available, else CPU; anything else is checked and passed to ``torch.device``.
+
+    Under ``torchrun`` with GPUs, ``"auto"`` and ``"cuda"`` mean this rank's GPU (``LOCAL_RANK``).
+    """
     if isinstance(device, torch.device):
         return device
+    if device in ("auto", "cuda") and torch.cuda.is_available() and world()[1] > 1:
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -113,21 +141,35 @@ def train_autoencoder(
     result = TrainResult()
     best_value, best_state = -math.inf, None
     pin = device.type == "cuda"
-    bar = progress(range(1, config.epochs + 1), config.verbose, desc="training", unit="epoch")
+    rank, world_size = world()
+    # Several processes (torchrun): every rank draws the same order and takes its share of each mini-batch;
+    # DDP averages the gradients, and the loss is scaled so that the average is the full batch's gradient.
+    net = model if world_size == 1 else DistributedDataParallel(model, device_ids=[device.index] if pin else None)
+    bar = progress(range(1, config.epochs + 1), config.verbose and rank == 0, desc="training", unit="epoch")
     for epoch in bar:
         started = time.perf_counter()
-        model.train()
+        net.train()
         order = torch.randperm(n_samples, generator=generator).numpy()
         losses = []
         for begin in range(0, n_samples, config.batch_size):
-            batch = take(order[begin : begin + config.batch_size])
+            index = order[begin : begin + config.batch_size]
+            if world_size > 1 and len(index) < world_size:
+                continue  # a last batch too small to give every rank a sample
+            batch = take(index[rank::world_size])
             if pin:
                 batch = batch.pin_memory()
             batch = batch.to(device, non_blocking=True)
-            loss = torch.mean((model(batch) - batch) ** 2)
+            if world_size == 1:
+                loss = torch.mean((net(batch) - batch) ** 2)
+            else:  # sum over this rank's share / (whole batch) * world: DDP's mean is the full batch's mean
+                loss = torch.sum((net(batch) - batch) ** 2) * (world_size / (len(index) * batch[0].numel()))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if world_size > 1:
+                loss = loss.detach().clone()
+                dist.all_reduce(loss)
+                loss /= world_size
             losses.append(loss.item())
         record = {"epoch": epoch, "train_loss": float(np.mean(losses)), "seconds": time.perf_counter() - started}
         if evaluate is not None:
@@ -135,7 +177,7 @@ def train_autoencoder(
             with torch.no_grad():
                 record.update(evaluate(model))
         result.history.append(record)
-        if config.verbose:
+        if config.verbose and rank == 0:
             bar.set_postfix(loss=f"{record['train_loss']:.4f}")
         log.debug("epoch %d: %s", epoch, record)
         if config.checkpoint == "best":
