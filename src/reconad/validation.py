@@ -26,10 +26,13 @@ def as_series(X, what: str = "X") -> tuple[np.ndarray, list[str] | None]:
             )
         names = [str(c) for c in X.columns]
         X = X.to_numpy(dtype=np.float64)
-    try:
-        array = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{what} must be numeric (an array of numbers); could not convert it: {exc}") from exc
+    if isinstance(X, np.ndarray) and X.dtype.kind in "fiu":
+        array = X  # already numbers: checked in place, cast once at the end (no float64 copy of a long series)
+    else:
+        try:
+            array = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{what} must be numeric (an array of numbers); could not convert it: {exc}") from exc
     if array.ndim == 1:
         array = array[:, None]
     elif array.ndim != 2:
@@ -39,12 +42,14 @@ def as_series(X, what: str = "X") -> tuple[np.ndarray, list[str] | None]:
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise InputError(f"{what} is empty (shape {array.shape}); pass at least one window of data")
-    _check_finite(array, what)
-    if np.abs(array).max() > np.finfo(np.float32).max:
-        raise InputError(
-            f"{what} holds values beyond float32's range (|x| > 3.4e38); rescale the data (e.g. to other units)"
-        )
-    return array.astype(np.float32), names
+    if array.dtype.kind == "f":
+        _check_finite(array, what)
+        limit = np.finfo(np.float32).max
+        if array.max() > limit or array.min() < -limit:
+            raise InputError(
+                f"{what} holds values beyond float32's range (|x| > 3.4e38); rescale the data (e.g. to other units)"
+            )
+    return array.astype(np.float32, copy=False), names
 
 
 def _check_finite(array: np.ndarray, what: str) -> None:
