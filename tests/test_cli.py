@@ -225,7 +225,7 @@ def test_fit_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, case):
     elif case == "image option on a table":
         extra = ["--normal", "1"]
     elif case == "too short for a window":
-        extra = ["--window", "90"]  # 100 rows cannot hold a training part and a calibration tail of 90 steps
+        extra = ["--rows", ":50"]  # 50 rows leave a calibration tail of 10, below the smallest adapted window
     if case == "empty file":
         data.write_text("")
     elif case == "header only":

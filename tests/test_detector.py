@@ -108,7 +108,7 @@ def test_validation_history_and_best_checkpoint(sine):
     [
         (np.array([1.0, np.nan] * 300), "NaN or infinite"),
         (np.array([1.0, np.inf] * 300), "NaN or infinite"),
-        (np.ones(10), "needs at least 100 steps"),
+        (np.ones(10), "needs at least 80 steps"),  # a window shrinks to 16 at least; 16 / 0.2
         (np.ones((3, 4, 5)), r"shape \(T,\) or \(T, D\)"),
         (np.array([]), "empty"),
         (np.array(["a", "b"] * 300), "numeric"),
@@ -148,7 +148,8 @@ def test_bad_parameters_are_reported_at_fit(params, message, sine):
 
 
 def test_short_training_series_names_the_minimum():
-    with pytest.raises(InputError, match="at least 100 steps"):
+    # 60 steps leave a calibration tail of 12, below the smallest adapted window (16): 16 / 0.2 = 80 steps
+    with pytest.raises(InputError, match="at least 80 steps"):
         SeriesDetector(window=20, calibration_split=0.2, verbose=False).fit(np.ones(60))
 
 

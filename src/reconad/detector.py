@@ -29,6 +29,7 @@ from reconad.validation import as_labels, as_series, check_int
 log = logging.getLogger("reconad")
 
 SCALERS = ("standard", None)
+MIN_WINDOW = 16  # the smallest window a short training series may shrink the window to (a smaller `window` lowers it)
 
 
 def centred_moving_average(raw: np.ndarray, raw_start: int, start: int, stop: int, length: int, size: int):
@@ -244,24 +245,44 @@ class SeriesDetector(_Detector):
             raise InputError(f"fold must be one of {FOLDS}, got {self.fold!r}")
         self._threshold_spec()
 
+    def _fit_window(self, n_steps: int) -> int:
+        """The window the data allows: ``window``, or less when the training part or the calibration tail is shorter.
+
+        A short training series (NAB's probationary period, SKAB's 400 normal rows) shrinks the effective window
+        ``window_`` to the shorter of the two parts, with a warning, down to ``MIN_WINDOW`` steps; below that it
+        is refused with the minimum number of steps named.
+        """
+        n_cal = int(round(n_steps * self.calibration_split))
+        room = n_steps if n_cal == 0 else min(n_steps - n_cal, n_cal)
+        if room >= self.window:
+            return self.window
+        tiny = min(self.window, MIN_WINDOW)
+        if room < tiny:
+            if self.calibration_split == 0:
+                minimum = tiny
+            else:
+                minimum = int(np.ceil(tiny / min(self.calibration_split, 1 - self.calibration_split)))
+            raise InputError(
+                f"the training series has {n_steps} steps; with calibration_split={self.calibration_split} it needs "
+                f"at least {minimum} steps so that the training part and the held-out calibration tail each hold a "
+                f"window of {tiny} steps (the smallest window reconad adapts to); pass more data, a smaller window, "
+                "or calibration_split=0"
+            )
+        log.warning(
+            "the training series has %d steps, too short for window=%d with calibration_split=%s; using a window of "
+            "%d steps instead (window_)",
+            n_steps,
+            self.window,
+            self.calibration_split,
+            room,
+        )
+        return int(room)
+
     def _split(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """The training part and the held-out calibration tail (None when ``calibration_split == 0``)."""
         n_cal = int(round(len(X) * self.calibration_split))
         if n_cal == 0:
-            if len(X) < self.window:
-                raise InputError(
-                    f"the training series has {len(X)} steps, fewer than one window ({self.window}); "
-                    "pass more data or a smaller window"
-                )
             return X, None
-        if len(X) - n_cal < self.window or n_cal < self.window:
-            minimum = int(np.ceil(self.window / min(self.calibration_split, 1 - self.calibration_split)))
-            raise InputError(
-                f"the training series has {len(X)} steps; with window={self.window} and "
-                f"calibration_split={self.calibration_split} it needs at least {minimum} steps so that both the "
-                "training part and the held-out calibration tail hold one window; pass more data, a smaller "
-                "window, or calibration_split=0"
-            )
         return X[:-n_cal], X[-n_cal:]
 
     def fit(self, X, y=None, *, validation=None) -> SeriesDetector:
@@ -273,6 +294,7 @@ class SeriesDetector(_Detector):
         """
         self._validate_params()
         data, names = as_series(X)
+        self.window_ = self._fit_window(len(data))
         train, calibration = self._split(data)
         val = None
         if validation is not None:
@@ -290,10 +312,10 @@ class SeriesDetector(_Detector):
         self.device_ = resolve_device(self.device)
         self.scaler_ = StandardScaler().fit(train) if self.scaler == "standard" else None
         train_scaled = self._scale(train)
-        starts = window_starts(len(train_scaled), self.window, self.stride)
+        starts = window_starts(len(train_scaled), self.window_, min(self.stride, self.window_))
 
         def take(index: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(gather_windows(train_scaled, starts[index], self.window))  # (B, W, D)
+            return torch.from_numpy(gather_windows(train_scaled, starts[index], self.window_))  # (B, W, D)
 
         def evaluate(model) -> dict:
             scores = self._score_scaled(model, self._scale(val[0]))
@@ -335,7 +357,7 @@ class SeriesDetector(_Detector):
     def _model_kwargs(self) -> dict:
         return {
             "n_features": self.n_features_in_,
-            "window": self.window,
+            "window": self.window_,
             "hidden_size": self.hidden_size,
             "num_layers": self.num_layers,
             "latent_dim": self.latent_dim,
@@ -362,29 +384,29 @@ class SeriesDetector(_Detector):
                 f"{what} has columns {names} but the detector was fitted on {self.feature_names_in_}; "
                 "pass the same columns in the same order"
             )
-        if len(data) < self.window:
+        if len(data) < self.window_:
             raise InputError(
-                f"{what} has {len(data)} steps, fewer than one window ({self.window}); pass a longer series"
+                f"{what} has {len(data)} steps, fewer than one window ({self.window_}); pass a longer series"
             )
         return self._scale(data)
 
     @property
     def _score_stride(self) -> int:
-        return self.score_stride or min(self.stride, self.window)
+        return min(self.score_stride or self.stride, self.window_)
 
     def _windows_pass(self, model, x: np.ndarray, reconstruct: bool = False):
         """Per-step scores ``(T,)`` (and the folded reconstruction ``(T, D)``) of a scaled series, in batches."""
         length, n_features = x.shape
-        starts = window_starts(length, self.window, self._score_stride)
-        scores = WindowFolder(length, self.window, self.fold)
-        recon = WindowFolder(length, self.window, "mean", trailing=(n_features,)) if reconstruct else None
+        starts = window_starts(length, self.window_, self._score_stride)
+        scores = WindowFolder(length, self.window_, self.fold)
+        recon = WindowFolder(length, self.window_, "mean", trailing=(n_features,)) if reconstruct else None
         batch = self._score_batch(n_features)
         device = next(model.parameters()).device
         model.eval()
         with torch.no_grad():
             for begin in range(0, len(starts), batch):
                 part = starts[begin : begin + batch]
-                windows = torch.from_numpy(gather_windows(x, part, self.window)).to(device)  # (B, W, D)
+                windows = torch.from_numpy(gather_windows(x, part, self.window_)).to(device)  # (B, W, D)
                 x_hat = model(windows)  # (B, W, D)
                 error = ((x_hat - windows) ** 2).amax(dim=-1)  # (B, W): max over features, as the notebook
                 scores.add(error.cpu().numpy(), part)
@@ -399,7 +421,7 @@ class SeriesDetector(_Detector):
         return self._windows_pass(model, x)[0]
 
     def _score_batch(self, n_features: int) -> int:
-        return max(1, min(1024, 2**22 // (self.window * n_features)))  # windows per batch: bounded memory
+        return max(1, min(1024, 2**22 // (self.window_ * n_features)))  # windows per batch: bounded memory
 
     def _range_plan(self, out_start: int, out_end: int, total_length: int) -> tuple[np.ndarray, int, int]:
         """What scoring steps ``[out_start, out_end)`` of a ``total_length`` series needs, as one process would.
@@ -407,7 +429,7 @@ class SeriesDetector(_Detector):
         Returns the global starts of the windows to run (whole batches of the one-process pass, so every model
         call sees the same batch and gives the same bits) and the rows ``[lo, hi)`` those windows read.
         """
-        length, window, stride = int(total_length), self.window, self._score_stride
+        length, window, stride = int(total_length), self.window_, self._score_stride
         if length < window:
             raise InputError(f"the series has {length} steps, fewer than one window ({window}); pass a longer series")
         if not 0 <= out_start < out_end <= length:
@@ -444,13 +466,13 @@ class SeriesDetector(_Detector):
                 f"[{context_start}, {context_start + n_rows}); pass the rows _context_range gives"
             )
         x = self._prepare(X_context[lo - context_start : hi - context_start], "X_context")  # (hi - lo, D) scaled
-        raw = WindowFolder(hi - lo, self.window, self.fold)
+        raw = WindowFolder(hi - lo, self.window_, self.fold)
         batch = self._score_batch(x.shape[1])
         with torch.no_grad():
             self.model_.eval()
             for begin in range(0, len(starts), batch):  # the same batches as the one-process pass
                 part = starts[begin : begin + batch] - lo
-                windows = torch.from_numpy(gather_windows(x, part, self.window)).to(self.device_)  # (B, W, D)
+                windows = torch.from_numpy(gather_windows(x, part, self.window_)).to(self.device_)  # (B, W, D)
                 error = ((self.model_(windows) - windows) ** 2).amax(dim=-1)  # (B, W)
                 raw.add(error.cpu().numpy(), part)
         return centred_moving_average(raw.result(), lo, out_start, out_end, total_length, self._smooth)
@@ -468,6 +490,31 @@ class SeriesDetector(_Detector):
             recon = self.scaler_.inverse_transform(recon)
         return recon.astype(np.float32)
 
+    def explain(self, X) -> np.ndarray:
+        """Each feature's contribution to each step's score ``(T, D)``: which sensor made a step anomalous.
+
+        The squared reconstruction error of every feature, folded over the covering windows (``fold``) and
+        smoothed (``smooth``) exactly as the score is, but per feature instead of the max over features; with
+        one feature it *is* the score, and with several its row-wise max is at most the score. Rank the columns
+        of a region's rows (e.g. their mean) to name the features that drove it.
+        """
+        x = self._prepare(X)
+        length, n_features = x.shape
+        starts = window_starts(length, self.window_, self._score_stride)
+        folder = WindowFolder(length, self.window_, self.fold, trailing=(n_features,))
+        batch = self._score_batch(n_features)
+        self.model_.eval()
+        with torch.no_grad():
+            for begin in range(0, len(starts), batch):
+                part = starts[begin : begin + batch]
+                windows = torch.from_numpy(gather_windows(x, part, self.window_)).to(self.device_)  # (B, W, D)
+                folder.add(((self.model_(windows) - windows) ** 2).cpu().numpy(), part)  # (B, W, D)
+        per_feature = folder.result()  # (T, D)
+        columns = [
+            centred_moving_average(per_feature[:, j], 0, 0, length, length, self._smooth) for j in range(n_features)
+        ]
+        return np.stack(columns, axis=1)  # (T, D)
+
     # ---- persistence --------------------------------------------------------------------------------------------
 
     def _state_document(self) -> dict:
@@ -476,6 +523,7 @@ class SeriesDetector(_Detector):
             scaler = {"mean": self.scaler_.mean_.tolist(), "scale": self.scaler_.scale_.tolist()}
         return {
             "model_kwargs": self._model_kwargs(),
+            "window": self.window_,
             "n_features_in": self.n_features_in_,
             "feature_names_in": self.feature_names_in_,
             "scaler": scaler,
@@ -487,6 +535,9 @@ class SeriesDetector(_Detector):
         }
 
     def _restore_state(self, state: dict) -> None:
+        self.window_ = state.get("window", self.window)  # files written before window_ existed used window
+        if not (isinstance(self.window_, int) and 2 <= self.window_ <= self.window):
+            raise ValueError(f"its window {self.window_!r} is not an integer in [2, window={self.window}]")
         self.n_features_in_ = int(state["n_features_in"])
         self.feature_names_in_ = state["feature_names_in"]
         self.scaler_ = None
@@ -508,7 +559,7 @@ class SeriesDetector(_Detector):
         kwargs = state["model_kwargs"]
         if not isinstance(kwargs, dict) or (kwargs.get("n_features"), kwargs.get("window")) != (
             self.n_features_in_,
-            self.window,
+            self.window_,
         ):
             raise ValueError("its model arguments do not match its number of features and window")
         self.threshold_ = threshold_from_dict(state["threshold"])

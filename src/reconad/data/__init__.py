@@ -12,3 +12,16 @@ __all__ += ["ImageData", "load_digits_images", "load_mnist", "read_idx"]
 from reconad.data.tables import Table, read_table  # noqa: E402
 
 __all__ += ["Table", "read_table"]
+
+from reconad.data.nab import NabSeries, load_nab, load_nab_series  # noqa: E402
+from reconad.data.skab import SkabFile, load_skab, load_skab_anomaly_free, load_skab_file  # noqa: E402
+
+__all__ += [
+    "NabSeries",
+    "load_nab",
+    "load_nab_series",
+    "SkabFile",
+    "load_skab",
+    "load_skab_anomaly_free",
+    "load_skab_file",
+]

@@ -1,0 +1,122 @@
+"""NAB and SKAB loaders on the real data, short training series, explain, and the benchmark functions."""
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import require_dataset
+
+import reconad
+from reconad.bench import bench_nab, bench_skab, nab_markdown, skab_markdown
+from reconad.data import load_nab_series, load_skab_anomaly_free, load_skab_file
+from reconad.data.nab import probation, read_windows
+from reconad.data.skab import skab_files
+from reconad.errors import InputError
+
+FLAT = "artificialWithAnomaly/art_daily_flatmiddle.csv"
+
+
+def test_nab_window_bounds_are_inclusive():
+    root = require_dataset("nab")
+    raw = json.loads((root / "labels" / "combined_windows.json").read_text())
+    ((start, end),) = raw[FLAT]  # ["2014-04-10 07:15:00.000000", "2014-04-11 16:45:00.000000"]
+    series = load_nab_series(FLAT, root)
+    time = pd.Series(series.time)
+    first = int(np.flatnonzero(time == pd.Timestamp(start[:19]))[0])
+    last = int(np.flatnonzero(time == pd.Timestamp(end[:19]))[0])
+    assert series.labels[first] == 1 and series.labels[last] == 1  # both bounds included
+    assert series.labels[first - 1] == 0 and series.labels[last + 1] == 0
+    assert series.labels.sum() == last - first + 1 == 403  # the README's count
+    assert series.values.dtype == np.float32 and len(series.values) == len(series.labels) == 4032
+
+
+def test_nab_keeps_every_row_and_label_count():
+    root = require_dataset("nab")
+    windows = read_windows(root)
+    assert len(windows) == 51
+    series = load_nab_series("realAWSCloudwatch/ec2_disk_write_bytes_1ef3de.csv", root, windows)  # a repeated time
+    assert len(series.values) == 4730 and series.labels.sum() == 473
+    assert probation(4730) == 709 and probation(15902) == 750
+
+
+def test_skab_files_and_labels():
+    root = require_dataset("skab")
+    names = skab_files(root)
+    assert len(names) == 34 and names[:2] == ["other/1.csv", "other/2.csv"] and "valve1/15.csv" in names
+    rec = load_skab_file("valve1/0.csv", root)
+    assert rec.features.shape == (1147, 8) and "anomaly" not in rec.features and "changepoint" not in rec.features
+    assert rec.labels.sum() == 401 and int(np.flatnonzero(rec.labels)[0]) == 573
+    assert rec.changepoints.sum() == 4 and rec.changepoints[573] == 1
+    free = load_skab_anomaly_free(root)
+    assert free.features.shape == (9405, 8) and free.labels is None
+
+
+def test_missing_dataset_root_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="RECONAD_DATA"):
+        read_windows(tmp_path)
+    with pytest.raises(InputError, match="RECONAD_DATA"):
+        skab_files(tmp_path)
+
+
+def _series(n, d=3, seed=0):
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    return (np.sin(2 * np.pi * t / 25)[:, None] * np.ones(d) + 0.05 * rng.normal(size=(n, d))).astype(np.float32)
+
+
+def test_short_training_series_adapts_the_window_and_warns(caplog, tmp_path):
+    x = _series(400)
+    det = reconad.SeriesDetector(epochs=2, random_state=0, verbose=False)
+    with caplog.at_level(logging.WARNING, logger="reconad"):
+        det.fit(x)  # window 100 and calibration 0.2 need 500 steps: the window shrinks to the 80-step tail
+    assert det.window == 100 and det.window_ == 80 and "window of 80 steps" in caplog.text
+    scores = det.anomaly_score(x)
+    assert scores.shape == (400,) and np.isfinite(scores).all()
+    det.save(tmp_path / "short.reconad")
+    loaded = reconad.load(tmp_path / "short.reconad")
+    assert loaded.window_ == 80
+    np.testing.assert_array_equal(loaded.anomaly_score(x), scores)
+    # long enough: the window stays what was asked for
+    assert reconad.SeriesDetector(epochs=1, random_state=0, verbose=False).fit(_series(600)).window_ == 100
+
+
+def test_too_short_even_for_a_tiny_window_names_the_minimum():
+    with pytest.raises(InputError, match="at least 80 steps"):
+        reconad.SeriesDetector(epochs=1, verbose=False).fit(_series(60))
+
+
+def test_explain_ranks_the_corrupted_feature_first():
+    x = _series(600, d=4)
+    det = reconad.SeriesDetector(epochs=5, random_state=0, verbose=False).fit(x[:500])
+    test = x.copy()
+    test[520:550, 2] += 3.0  # sensor 2 goes wrong
+    contrib = det.explain(test)
+    assert contrib.shape == (600, 4) and (contrib >= 0).all()
+    region = contrib[520:550].mean(axis=0)
+    assert int(np.argmax(region)) == 2 and region[2] > 5 * np.delete(region, 2).max()
+    # the score is the max over features of the same error: the per-feature max never exceeds it
+    assert (contrib.max(axis=1) <= det.anomaly_score(test) + 1e-9).all()
+    one = reconad.SeriesDetector(epochs=2, random_state=0, verbose=False).fit(x[:500, :1])
+    np.testing.assert_allclose(one.explain(test[:, :1])[:, 0], one.anomaly_score(test[:, :1]), rtol=1e-6)
+
+
+def test_bench_functions_on_two_files():
+    require_dataset("nab")
+    require_dataset("skab")
+    nab = bench_nab(names=["realTraffic/speed_7578.csv", "artificialNoAnomaly/art_flatline.csv"], epochs=1)
+    assert {r["series"] for r in nab["per_series"]} == {"realTraffic/speed_7578.csv"}  # no anomaly: left out
+    assert set(nab["summary"]) == {"reconad", "IsolationForest", "PCA"}
+    for row in nab["per_series"]:
+        assert 0 <= row["auprc"] <= 1 and 0 <= row["f1"] <= 1 and row["train_rows"] == 169
+    skab = bench_skab(names=["valve1/0.csv", "other/2.csv"], epochs=1)
+    assert len(skab["per_file"]) == 6
+    s = skab["summary"]["reconad"]
+    rows = [r for r in skab["per_file"] if r["detector"] == "reconad"]
+    tp, fp = sum(r["tp"] for r in rows), sum(r["fp"] for r in rows)
+    fn, tn = sum(r["fn"] for r in rows), sum(r["tn"] for r in rows)
+    assert s["pooled_f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    assert s["pooled_far"] == pytest.approx(fp / (fp + tn)) and s["pooled_mar"] == pytest.approx(fn / (fn + tp))
+    assert tp + fp + fn + tn == (1147 - 400) + (780 - 400)
+    assert "pooled F1" in skab_markdown(skab) and "AUC-PR" in nab_markdown(nab)
