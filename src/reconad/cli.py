@@ -632,8 +632,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(commands)
     _add_demo(commands)
     _add_experiment(commands)
+    _add_bench(commands)
     _add_serve(commands)
     return parser
+
+
+def _add_bench(commands) -> None:
+    parser = commands.add_parser(
+        "bench", help="NAB or SKAB benchmark: reconad defaults vs IsolationForest vs PCA, JSON + Markdown tables"
+    )
+    parser.add_argument("suite", choices=["nab", "skab"])
+    parser.add_argument("--out", default="benchmarks/results", help="folder for SUITE.json and SUITE.md")
+    parser.add_argument("--data", default=None, help="datasets folder (default: $RECONAD_DATA, else ../shared/data)")
+    parser.add_argument("--files", default=None, help="comma-separated series / files (default: all)")
+    parser.add_argument("--epochs", type=int, default=None, help="override the default epochs (quick checks only)")
+    parser.add_argument("--quiet", action="store_true")
+    parser.set_defaults(func=_bench)
+
+
+def _bench(args) -> int:
+    from reconad.bench import run_suite
+
+    names = [n for n in args.files.split(",") if n] if args.files else None
+    result = run_suite(args.suite, args.out, args.data, names, args.epochs, None if args.quiet else print)
+    for detector, summary in result["summary"].items():
+        print(detector, " ".join(f"{k} {v:.3f}" for k, v in summary.items()))
+    return 0
 
 
 def _add_experiment(commands) -> None:

@@ -1,0 +1,332 @@
+"""The NAB and SKAB benchmarks: reconad's defaults next to IsolationForest and a PCA baseline, same splits.
+
+Used by ``reconad bench nab|skab`` and by ``benchmarks/nab.py`` / ``benchmarks/skab.py``. Every detector gets
+the same training part and fits its label-free threshold the same way (reconad's default rule on the scores of
+the held-out last ``calibration_split`` of the training part); test labels are used only to evaluate, and the
+one label-using number (the best-F1 threshold) is called *oracle*.
+
+- **NAB**: per series, train on the first ``min(floor(0.15 n), 750)`` rows (the probationary period), score the
+  whole series, evaluate the rows after the training part: AUC-PR (average precision), ROC-AUC, label-free
+  point F1 and event F1; the mean over series with an anomalous row after the training part.
+- **SKAB**: per file, train on the first 400 rows, predict on the rest; point F1, FAR (false-alarm rate, FP /
+  negatives) and MAR (missed-alarm rate, FN / positives) pooled over all files, as SKAB's leaderboard, and
+  per file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.ensemble import IsolationForest
+from sklearn.preprocessing import StandardScaler
+
+from reconad.data.nab import load_nab_series, probation, read_windows
+from reconad.data.skab import TRAIN_ROWS, load_skab_file, skab_files
+from reconad.data.windows import fold_windows, sliding_windows
+from reconad.detector import SeriesDetector
+from reconad.metrics import auprc, event_f1, oracle_best_f1, point_f1, roc_auc
+
+log = logging.getLogger("reconad")
+
+DETECTORS = ("reconad", "IsolationForest", "PCA")
+BASELINE_WINDOW = 16  # the baselines see lagged windows of this many steps (a univariate point has no shape)
+
+
+class _Baseline:
+    """IsolationForest or PCA reconstruction on standardised lagged windows, scored per step like reconad.
+
+    A step's score is the mean over the windows covering it of the window's anomaly score (IsolationForest:
+    ``-score_samples``; PCA: squared reconstruction error from the components keeping 95% of the variance).
+    The threshold is reconad's default rule fitted on the scores of the held-out calibration tail.
+    """
+
+    def __init__(self, kind: str, calibration_split: float, threshold, random_state: int = 0):
+        self.kind, self.calibration_split, self.threshold, self.random_state = (
+            kind,
+            calibration_split,
+            threshold,
+            random_state,
+        )
+
+    def _window(self, n_rows: int) -> int:
+        return max(2, min(BASELINE_WINDOW, n_rows // 4))
+
+    def fit(self, x: np.ndarray) -> _Baseline:
+        x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+        n_cal = int(round(len(x) * self.calibration_split))
+        train, cal = x[: len(x) - n_cal], x[len(x) - n_cal :]
+        self.window_ = min(self._window(len(train)), max(2, n_cal))
+        self.scaler_ = StandardScaler().fit(train)
+        flat = self._flat(self.scaler_.transform(train))
+        if self.kind == "IsolationForest":
+            self.model_ = IsolationForest(random_state=self.random_state).fit(flat)
+        else:
+            self.model_ = PCA(n_components=0.95, svd_solver="full", random_state=self.random_state).fit(flat)
+        self.threshold_ = self.threshold.fit(self.anomaly_score(cal))
+        return self
+
+    def _flat(self, x: np.ndarray) -> np.ndarray:
+        return sliding_windows(x, self.window_).reshape(-1, self.window_ * x.shape[1])  # (N, W * D)
+
+    def _window_scores(self, flat: np.ndarray) -> np.ndarray:
+        if self.kind == "IsolationForest":
+            return -self.model_.score_samples(flat)
+        recon = self.model_.inverse_transform(self.model_.transform(flat))
+        return ((recon - flat) ** 2).mean(axis=1)
+
+    def anomaly_score(self, x: np.ndarray) -> np.ndarray:
+        x = self.scaler_.transform(np.asarray(x, dtype=np.float64).reshape(len(x), -1))
+        per_window = self._window_scores(self._flat(x))  # (N,)
+        values = np.repeat(per_window[:, None], self.window_, axis=1)  # (N, W)
+        return fold_windows(values, np.arange(len(per_window)), len(x))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.threshold_.predict(self.anomaly_score(x))
+
+
+def make_detector(name: str, epochs: int | None = None):
+    """A fresh detector by benchmark name: reconad's defaults (``epochs`` only to shorten tests) or a baseline."""
+    reference = SeriesDetector(random_state=0, verbose=False)
+    if epochs is not None:
+        reference.set_params(epochs=epochs)
+    if name == "reconad":
+        return reference
+    if name in ("IsolationForest", "PCA"):
+        return _Baseline(name, reference.calibration_split, reference._threshold_spec())
+    raise ValueError(f"unknown benchmark detector {name!r}; choose from {DETECTORS}")
+
+
+def _run(name: str, train: np.ndarray, whole: np.ndarray, epochs: int | None) -> tuple[np.ndarray, float, float]:
+    """Fit on ``train``, score ``whole``: (scores, threshold, seconds)."""
+    began = time.perf_counter()
+    detector = make_detector(name, epochs).fit(train)
+    scores = detector.anomaly_score(whole)
+    return scores, float(detector.threshold_.value_), time.perf_counter() - began
+
+
+def _confusion(labels: np.ndarray, predicted: np.ndarray) -> dict:
+    labels, predicted = labels.astype(bool), predicted.astype(bool)
+    return {
+        "tp": int((labels & predicted).sum()),
+        "fp": int((~labels & predicted).sum()),
+        "fn": int((labels & ~predicted).sum()),
+        "tn": int((~labels & ~predicted).sum()),
+    }
+
+
+def _rates(c: dict) -> dict:
+    precision = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0
+    recall = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    far = c["fp"] / (c["fp"] + c["tn"]) if c["fp"] + c["tn"] else 0.0
+    mar = c["fn"] / (c["fn"] + c["tp"]) if c["fn"] + c["tp"] else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "far": far, "mar": mar}
+
+
+def _evaluate(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
+    predicted = (scores > threshold).astype(np.int8)
+    row = {
+        "auprc": auprc(labels, scores),
+        "roc_auc": roc_auc(labels, scores),
+        "f1": point_f1(labels, predicted),
+        "event_f1": event_f1(labels, predicted),
+        "oracle_f1": oracle_best_f1(labels, scores).f1,
+    }
+    row.update(_confusion(labels, predicted))
+    row["far"], row["mar"] = _rates(row)["far"], _rates(row)["mar"]
+    return row
+
+
+def _mean(rows: list[dict], keys: Sequence[str]) -> dict:
+    return {k: float(np.mean([r[k] for r in rows])) for k in keys}
+
+
+def bench_nab(
+    root=None,
+    names: Sequence[str] | None = None,
+    detectors: Sequence[str] = DETECTORS,
+    epochs: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """The NAB protocol for every series (or ``names``); returns ``{"per_series": [...], "summary": {...}}``."""
+    windows = read_windows(root)
+    rows = []
+    for name in names or list(windows):
+        series = load_nab_series(name, root, windows)
+        n_train = probation(len(series.values))
+        test_labels = series.labels[n_train:]
+        if not test_labels.any():
+            continue  # the protocol's mean is over series with an anomalous row after the training part
+        for detector in detectors:
+            scores, threshold, seconds = _run(detector, series.values[:n_train], series.values, epochs)
+            row = {"series": name, "detector": detector, "rows": len(series.values), "train_rows": n_train}
+            row.update(_evaluate(test_labels, scores[n_train:], threshold))
+            row["seconds"] = seconds
+            rows.append(row)
+            if progress:
+                progress(f"{name} {detector}: auprc {row['auprc']:.3f} f1 {row['f1']:.3f} ({seconds:.1f} s)")
+    keys = ("auprc", "roc_auc", "oracle_f1", "f1", "event_f1", "seconds")
+    summary = {}
+    for detector in detectors:
+        mine = [r for r in rows if r["detector"] == detector]
+        if mine:
+            summary[detector] = {"series": len(mine), **_mean(mine, keys)}
+    return {"protocol": "nab", "per_series": rows, "summary": summary}
+
+
+def bench_skab(
+    root=None,
+    names: Sequence[str] | None = None,
+    detectors: Sequence[str] = DETECTORS,
+    epochs: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """The SKAB protocol for every labelled file (or ``names``); pooled and per-file results."""
+    rows = []
+    for name in names or skab_files(root):
+        recording = load_skab_file(name, root)
+        x = recording.features.to_numpy(dtype=np.float32)
+        for detector in detectors:
+            scores, threshold, seconds = _run(detector, x[:TRAIN_ROWS], x, epochs)
+            row = {"file": name, "detector": detector, "rows": len(x), "train_rows": TRAIN_ROWS}
+            row.update(_evaluate(recording.labels[TRAIN_ROWS:], scores[TRAIN_ROWS:], threshold))
+            row["seconds"] = seconds
+            rows.append(row)
+            if progress:
+                progress(f"{name} {detector}: f1 {row['f1']:.3f} far {row['far']:.3f} ({seconds:.1f} s)")
+    summary = {}
+    for detector in detectors:
+        mine = [r for r in rows if r["detector"] == detector]
+        if not mine:
+            continue
+        pooled = {k: sum(r[k] for r in mine) for k in ("tp", "fp", "fn", "tn")}
+        rates = _rates(pooled)
+        summary[detector] = {
+            "files": len(mine),
+            "pooled_f1": rates["f1"],
+            "pooled_far": rates["far"],
+            "pooled_mar": rates["mar"],
+            **{f"mean_{k}": v for k, v in _mean(mine, ("auprc", "roc_auc", "f1", "oracle_f1", "seconds")).items()},
+        }
+    return {"protocol": "skab", "per_file": rows, "summary": summary}
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    def cell(v):
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def nab_markdown(result: dict) -> str:
+    s = result["summary"]
+    head = ["detector", "series", "AUC-PR", "ROC-AUC", "oracle F1", "label-free F1", "event F1", "fit+score s"]
+    body = [
+        [d, v["series"], v["auprc"], v["roc_auc"], v["oracle_f1"], v["f1"], v["event_f1"], v["seconds"]]
+        for d, v in s.items()
+    ]
+    per = [
+        [r["series"], r["detector"], r["train_rows"], r["auprc"], r["roc_auc"], r["f1"], r["event_f1"]]
+        for r in result["per_series"]
+    ]
+    return (
+        "# NAB: reconad defaults vs IsolationForest vs PCA\n\n"
+        "Per series: train on the first min(floor(0.15 n), 750) rows, score the whole series, evaluate the rows "
+        "after the training part; mean over series with an anomalous row there. Label-free thresholds (reconad's "
+        "default rule on held-out calibration scores, for every detector); *oracle F1* picks its threshold with "
+        "the test labels and is not achievable without them.\n\n"
+        + _table(head, body)
+        + "\n## Per series\n\n"
+        + _table(["series", "detector", "train rows", "AUC-PR", "ROC-AUC", "F1", "event F1"], per)
+    )
+
+
+def skab_markdown(result: dict) -> str:
+    s = result["summary"]
+    head = ["detector", "files", "pooled F1", "FAR", "MAR", "mean AUC-PR", "mean ROC-AUC", "mean oracle F1", "s/file"]
+    body = [
+        [
+            d,
+            v["files"],
+            v["pooled_f1"],
+            f"{100 * v['pooled_far']:.1f}%",
+            f"{100 * v['pooled_mar']:.1f}%",
+            v["mean_auprc"],
+            v["mean_roc_auc"],
+            v["mean_oracle_f1"],
+            v["mean_seconds"],
+        ]
+        for d, v in s.items()
+    ]
+    per = [
+        [r["file"], r["detector"], r["f1"], f"{100 * r['far']:.1f}%", f"{100 * r['mar']:.1f}%", r["auprc"]]
+        for r in result["per_file"]
+    ]
+    return (
+        "# SKAB: reconad defaults vs IsolationForest vs PCA\n\n"
+        "Per file: train on the first 400 rows, predict label-free on the rest; F1, FAR (false alarms / normal "
+        "rows) and MAR (missed / anomalous rows) pooled over all files, as SKAB's leaderboard. *Oracle F1* uses "
+        "the test labels.\n\n"
+        + _table(head, body)
+        + "\n## Per file\n\n"
+        + _table(["file", "detector", "F1", "FAR", "MAR", "AUC-PR"], per)
+    )
+
+
+SUITES = {"nab": (bench_nab, nab_markdown), "skab": (bench_skab, skab_markdown)}
+
+
+def run_suite(
+    suite: str,
+    out_dir=None,
+    root=None,
+    names: Sequence[str] | None = None,
+    epochs: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Run ``suite`` ("nab" or "skab") and, with ``out_dir``, write ``<suite>.json`` and ``<suite>.md`` there."""
+    import json
+    import os
+    import platform
+    from pathlib import Path
+
+    import torch
+
+    from reconad import __version__
+    from reconad.persistence import atomic_write_bytes
+
+    if suite not in SUITES:
+        raise ValueError(f"unknown benchmark suite {suite!r}; choose from {sorted(SUITES)}")
+    bench, markdown = SUITES[suite]
+    began = time.perf_counter()
+    logging.getLogger("reconad").setLevel(logging.ERROR)  # every NAB / SKAB training part shrinks the window
+    try:
+        result = bench(root=root, names=names, epochs=epochs, progress=progress)
+    finally:
+        logging.getLogger("reconad").setLevel(logging.NOTSET)
+    result["configuration"] = {
+        "reconad": SeriesDetector(random_state=0).get_params() | {"threshold": "default (mean + 4 std)"},
+        "epochs_override": epochs,
+        "baseline_window": BASELINE_WINDOW,
+    }
+    result["machine"] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "reconad": __version__,
+    }
+    result["seconds"] = time.perf_counter() - began
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out / f"{suite}.json", (json.dumps(result, indent=2) + "\n").encode())
+        atomic_write_bytes(out / f"{suite}.md", markdown(result).encode())
+    return result
