@@ -120,3 +120,18 @@ def test_bench_functions_on_two_files():
     assert s["pooled_far"] == pytest.approx(fp / (fp + tn)) and s["pooled_mar"] == pytest.approx(fn / (fn + tp))
     assert tp + fp + fn + tn == (1147 - 400) + (780 - 400)
     assert "pooled F1" in skab_markdown(skab) and "AUC-PR" in nab_markdown(nab)
+
+
+def test_report_names_the_top_features_of_each_region():
+    from reconad.report import series_report
+
+    x = pd.DataFrame(_series(600, d=3), columns=["flow", "pressure", "vibration"])
+    det = reconad.SeriesDetector(epochs=5, random_state=0, verbose=False).fit(x.iloc[:500])
+    test = x.copy()
+    test.loc[520:549, "vibration"] += 3.0
+    scores, predicted = det.anomaly_score(test), det.predict(test)
+    assert predicted[520:550].any()
+    html, _ = series_report(det, test, scores, predicted, data_info={"name": "t"}, fingerprint="f")
+    assert "top features (share)" in html
+    row = html[html.index("top features (share)") :]
+    assert row.index("vibration (") < min(row.index("flow ("), row.index("pressure ("))

@@ -351,6 +351,25 @@ def _detail_range(scores, window: int) -> tuple[int, int]:
     return start, start + span
 
 
+def region_features(det, x, spans, scores, names, top: int = 3, shown: int = 20) -> str:
+    """A table of the predicted regions with the highest scores and the features that drove each (``explain``)."""
+    if not spans or not hasattr(det, "explain"):
+        return ""
+    contrib = det.explain(x)  # (T, D) per-feature share of each step's score
+    ranked = sorted(spans, key=lambda span: -float(np.max(scores[span[0]:span[1]])))[:shown]
+    rows = []
+    for begin, end in ranked:
+        mean = contrib[begin:end].mean(axis=0)
+        share = mean / mean.sum() if mean.sum() > 0 else mean
+        order = np.argsort(-mean)[:top]
+        rows.append([f"{begin:,}", f"{end:,}", f"{end - begin:,}", f"{float(np.max(scores[begin:end])):.4g}",
+                     ", ".join(f"{names[j]} ({100 * share[j]:.0f}%)" for j in order)])
+    caption = (f"Top features of the {len(rows)} predicted region(s) with the highest scores"
+               + (f" (of {len(spans)})" if len(spans) > len(rows) else "")
+               + ": each feature's share of the region's mean squared reconstruction error (det.explain).")
+    return paragraph(caption) + table(["start", "end", "steps", "max score", "top features (share)"], rows)
+
+
 def series_report(det, x, scores, predicted, labels=None, *, time=None, data_info: Mapping[str, object],
                   fingerprint: str, title: str = "reconad report") -> tuple[str, dict | None]:
     """The report of a series scored by a fitted ``SeriesDetector``: ``(html, metrics or None)``.
@@ -374,7 +393,7 @@ def series_report(det, x, scores, predicted, labels=None, *, time=None, data_inf
                    "predicted regions green in the lower half."
                    + (f" {len(scores):,} steps drawn as the maximum over blocks of "
                       f"{math.ceil(len(scores) / MAX_POINTS):,} steps." if len(scores) > MAX_POINTS else ""))
-    start, end = _detail_range(scores, det.window)
+    start, end = _detail_range(scores, getattr(det, "window_", det.window))
     part = x.iloc[start:end] if hasattr(x, "iloc") else np.asarray(x)[start:end]
     where = f"steps {start:,} to {end - 1:,} around the highest score (x axis: step index from {start:,})"
     detail = img(figure_png(plot_scores(np.asarray(part), det.reconstruct(part), scores[start:end], threshold,
@@ -386,7 +405,8 @@ def series_report(det, x, scores, predicted, labels=None, *, time=None, data_inf
     spans = regions(np.asarray(predicted))
     summary = paragraph(f"{int(np.sum(predicted)):,} of {len(predicted):,} steps flagged, in {len(spans)} predicted "
                         f"region(s); threshold {threshold:.4g} ({det.threshold_source_}).")
-    sections.append(Section("Scores and regions", summary + timeline + detail))
+    sections.append(Section("Scores and regions", summary + timeline + detail + region_features(det, x, spans,
+                                                                                             scores, names)))
     evaluation = None
     if labels is not None:
         evaluation = series_evaluation(labels, scores, predicted, threshold, det.threshold_source_)
