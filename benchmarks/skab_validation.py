@@ -8,6 +8,10 @@ drift (up to 4 std) or an oscillation. Segments x 4 anomaly kinds x 2 seeds = 64
 pooled point F1 / FAR / MAR (as SKAB's leaderboard) for several label-free threshold rules fitted on the
 calibration tail's scores, and the mean AUPRC. The test labels of the benchmark are never read here.
 
+What it chose: 100 epochs instead of 20 (a 400-row training part is one mini-batch per epoch, so 20 epochs were
+20 optimiser steps): pooled FAR 65.8% -> 57.9% at the same F1 (0.684 -> 0.682) with mean + 4 std. Nothing else
+lowered false alarms without losing F1; removing drift (high-pass input) cut FAR to 9% but F1 to 0.48.
+
     OMP_NUM_THREADS=1 python benchmarks/skab_validation.py [--quick]
 """
 
@@ -95,18 +99,18 @@ def evaluate(params: dict, all_cases, reduce: str = "max") -> dict:
     return row
 
 
-CANDIDATES = {
-    "defaults": {},
-    "epochs 100": {"epochs": 100},
-    "window 32": {"window": 32},
+CANDIDATES = {  # epochs given explicitly: 20 was the default when this suite was run, 100 is the default it chose
+    "epochs 20 (former default)": {"epochs": 20},
+    "epochs 100 (default since)": {"epochs": 100},
+    "window 32": {"window": 32, "epochs": 20},
     "window 32, epochs 100": {"window": 32, "epochs": 100},
-    "smooth 25": {"smooth": 25},
+    "smooth 25": {"smooth": 25, "epochs": 20},
     "epochs 100, smooth 25": {"epochs": 100, "smooth": 25},
-    "calibration 0.3": {"calibration_split": 0.3},
-    "fold max": {"fold": "max"},
-    "features mean": ({}, "mean"),
+    "calibration 0.3": {"calibration_split": 0.3, "epochs": 20},
+    "fold max": {"fold": "max", "epochs": 20},
+    "features mean": ({"epochs": 20}, "mean"),
     "features mean + epochs 100": ({"epochs": 100}, "mean"),
-    "high-pass input (minus trailing 50-step mean)": ({}, "max", 50),
+    "high-pass input (minus trailing 50-step mean)": ({"epochs": 20}, "max", 50),
 }
 
 

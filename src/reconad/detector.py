@@ -170,7 +170,12 @@ class SeriesDetector(_Detector):
 
     The defaults (a dense window auto-encoder, windows of 100, every window scored, 5-step smoothing, a mean + 4
     standard deviations threshold) were chosen on a validation suite of synthetic series of our own
-    (``benchmarks/sine_validation.py``), never on a benchmark's test labels; the README gives the evidence.
+    (``benchmarks/sine_validation.py``), never on a benchmark's test labels; 100 epochs (not 20) on SKAB-like
+    segments of SKAB's anomaly-free recording (``benchmarks/skab_validation.py``), where a 400-step training part
+    gives one mini-batch per epoch. The README gives the evidence.
+
+    A training series too short for ``window`` (the training part and the calibration tail must each hold one
+    window) shrinks the effective window ``window_`` to fit, with a warning, down to 16 steps; shorter is refused.
 
     The label-free threshold is fitted on the scores of the last ``calibration_split`` fraction of the
     training series, which the model does not train on. With ``calibration_split=0`` the model trains on all
@@ -188,7 +193,7 @@ class SeriesDetector(_Detector):
         score_stride: int | None = 1,
         scaler: str | None = "standard",
         calibration_split: float = 0.2,
-        epochs: int = 20,
+        epochs: int = 100,
         batch_size: int = 32,
         lr: float = 1e-3,
         latent_dim: int | None = None,
