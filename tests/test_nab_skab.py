@@ -135,3 +135,16 @@ def test_report_names_the_top_features_of_each_region():
     assert "top features (share)" in html
     row = html[html.index("top features (share)") :]
     assert row.index("vibration (") < min(row.index("flow ("), row.index("pressure ("))
+
+
+def test_cli_bench_writes_json_and_markdown(tmp_path, capsys):
+    require_dataset("skab")
+    from reconad.cli import main
+
+    code = main(["bench", "skab", "--out", str(tmp_path), "--files", "valve1/0.csv", "--epochs", "1", "--quiet"])
+    assert code == 0
+    result = json.loads((tmp_path / "skab.json").read_text())
+    assert set(result["summary"]) == {"reconad", "IsolationForest", "PCA"}
+    assert result["configuration"]["epochs_override"] == 1
+    assert "| reconad | 1 |" in (tmp_path / "skab.md").read_text()
+    assert "pooled_f1" in capsys.readouterr().out
