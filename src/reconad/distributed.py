@@ -208,8 +208,8 @@ def score_parquet(model, data_dir, out_dir, *, workers: int | None = None, sched
             f"{det.n_features_in_}; pass columns=[...] (--columns) naming the {det.n_features_in_} feature columns"
         )
     total = sum(p.rows for p in partitions)
-    if total < det.window:
-        raise InputError(f"the data has {total} rows, fewer than one window ({det.window}); pass a longer series")
+    if total < det.window_:
+        raise InputError(f"the data has {total} rows, fewer than one window ({det.window_}); pass a longer series")
 
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

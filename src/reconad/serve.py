@@ -109,7 +109,7 @@ def create_app(model, token: str | None = None, max_bytes: int = DEFAULT_MAX_BYT
         "reconad_version": __version__,
         "model": det.model,
         "params": params,
-        "window": det.window,
+        "window": det.window_,
         "n_features": det.n_features_in_,
         "feature_names": det.feature_names_in_,
         "threshold": {"method": threshold["name"], "params": threshold["params"], "value": threshold["value"],
