@@ -9,10 +9,12 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from torch.utils.data import DataLoader
 
 import reconad
 from reconad import SeriesDetector
 from reconad.data import make_sine
+from reconad.models import build_model
 
 PARAMS = dict(model="dense", window=20, stride=5, epochs=3, batch_size=16, hidden_size=16, random_state=0,
               verbose=False)
@@ -30,7 +32,6 @@ def _rank_main(rank: int, world_size: int, init_file: str, out: str) -> None:
 
 
 def _rank_shards(rank: int, world_size: int, init_file: str, out: str) -> None:
-    from reconad.models import build_model
     from reconad.training import TrainConfig, train_autoencoder
 
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
@@ -42,9 +43,9 @@ def _rank_shards(rank: int, world_size: int, init_file: str, out: str) -> None:
             seen.append(index.tolist())
             return data[index]
 
+        torch.manual_seed(0)
         model = build_model("dense", n_features=1, window=6, hidden_size=4)
-        train_autoencoder(model, take, 37, TrainConfig(epochs=2, batch_size=8, verbose=False), 0,
-                          torch.device("cpu"))
+        train_autoencoder(model, take, 37, TrainConfig(epochs=2, batch_size=8, verbose=False), torch.device("cpu"))
         np.save(f"{out}.{rank}.npy", np.array(seen, dtype=object), allow_pickle=True)
     finally:
         dist.destroy_process_group()
@@ -54,8 +55,10 @@ def test_each_rank_trains_on_its_share_of_every_batch(tmp_path):
     out = str(tmp_path / "seen")
     mp.spawn(_rank_shards, args=(2, str(tmp_path / "init"), out), nprocs=2, join=True)
     shards = [np.load(f"{out}.{r}.npy", allow_pickle=True) for r in range(2)]
-    order = [torch.randperm(37, generator=g).numpy() for g in [torch.Generator().manual_seed(0)] for _ in range(2)]
-    batches = [o[b : b + 8] for o in order for b in range(0, 37, 8)]  # 5 batches per epoch, the last of 5
+    torch.manual_seed(0)
+    build_model("dense", n_features=1, window=6, hidden_size=4)  # the same draws as the ranks made
+    loader = DataLoader(range(37), batch_size=8, shuffle=True)  # a single process's batches: 5 an epoch
+    batches = [b.numpy() for _ in range(2) for b in loader]
     assert len(shards[0]) == len(shards[1]) == len(batches)
     for batch, part0, part1 in zip(batches, *shards):
         assert not set(part0) & set(part1)  # disjoint shares ...

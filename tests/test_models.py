@@ -67,3 +67,17 @@ def test_fused_autoregressive_decoder_equals_the_per_step_reference(cell, num_la
         grads.append([p.grad.clone() for p in model.parameters()])
     for g_fused, g_ref in zip(*grads):
         torch.testing.assert_close(g_fused, g_ref, rtol=1e-4, atol=1e-6)
+
+
+def test_epoch_order_is_a_shuffling_dataloaders_order():
+    """reconad's batches are the ones a plain PyTorch loop with a shuffling DataLoader would see."""
+    from torch.utils.data import DataLoader
+
+    from reconad.training import epoch_order
+
+    torch.manual_seed(5)
+    loader = DataLoader(range(50), batch_size=50, shuffle=True)
+    expected = [next(iter(loader)).numpy() for _ in range(3)]
+    torch.manual_seed(5)
+    for want in expected:
+        assert epoch_order(50).tolist() == want.tolist()

@@ -333,7 +333,7 @@ class SeriesDetector(_Detector):
         with seeded(self.seed_, self.device_):
             self.model_ = build_model(self.model, **self._model_kwargs()).to(self.device_)
             result = train_autoencoder(
-                self.model_, take, len(starts), config, self.seed_, self.device_, evaluate if val else None
+                self.model_, take, len(starts), config, self.device_, evaluate if val else None
             )
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
@@ -705,7 +705,7 @@ class ImageDetector(_Detector):
         with seeded(self.seed_, self.device_):
             self.model_ = build_model(self.model, **self._model_kwargs()).to(self.device_)
             result = train_autoencoder(
-                self.model_, take, len(train), config, self.seed_, self.device_, evaluate if sets else None
+                self.model_, take, len(train), config, self.device_, evaluate if sets else None
             )
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch

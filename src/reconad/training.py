@@ -118,25 +118,37 @@ class TrainResult:
     best_epoch: int | None = None  # 1-based epoch whose weights the model holds at the end
 
 
+def epoch_order(n_samples: int) -> np.ndarray:
+    """One epoch's sample order, drawn from torch's global generator exactly as a shuffling ``DataLoader`` does.
+
+    A ``DataLoader(..., shuffle=True)`` iterator first draws its base seed, then its ``RandomSampler`` draws the
+    seed of a fresh generator for ``randperm``. Drawing the same way means a plain PyTorch loop seeded like the
+    course material sees the very same batches as reconad (tests check it against ``DataLoader`` itself).
+    """
+    torch.empty((), dtype=torch.int64).random_()  # the iterator's base seed (for worker processes)
+    seed = int(torch.empty((), dtype=torch.int64).random_().item())  # the sampler's seed
+    return torch.randperm(n_samples, generator=torch.Generator().manual_seed(seed)).numpy()
+
+
 def train_autoencoder(
     model: nn.Module,
     take: Callable[[np.ndarray], torch.Tensor],
     n_samples: int,
     config: TrainConfig,
-    seed: int,
     device: torch.device,
     evaluate: Callable[[nn.Module], dict] | None = None,
 ) -> TrainResult:
     """Train ``model`` to reconstruct its input with Adam on the mean squared error.
 
     ``take(indices)`` returns the samples ``(B, ...)`` at those indices (on the CPU). Every epoch visits
-    all ``n_samples`` once in an order drawn from one generator seeded with ``seed``. With
+    all ``n_samples`` once in an order drawn from torch's global generator (:func:`epoch_order`), which the
+    caller seeds (the detectors run fit inside :func:`seeded`, so one ``random_state`` fixes the initial
+    weights and every shuffle, and the caller's own generator state is restored afterwards). With
     ``config.checkpoint == "best"`` the weights of the epoch with the highest ``evaluate(model)[monitor]``
     are restored at the end (a real copy, not an alias of the live weights).
     """
     if config.checkpoint == "best" and (evaluate is None or config.monitor is None):
         raise InputError("checkpoint='best' needs validation data to choose the best epoch; pass validation=...")
-    generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = TrainResult()
     best_value, best_state = -math.inf, None
@@ -149,7 +161,7 @@ def train_autoencoder(
     for epoch in bar:
         started = time.perf_counter()
         net.train()
-        order = torch.randperm(n_samples, generator=generator).numpy()
+        order = epoch_order(n_samples)  # the same on every rank: they share the seed
         losses = []
         for begin in range(0, n_samples, config.batch_size):
             index = order[begin : begin + config.batch_size]
