@@ -28,6 +28,7 @@ def _rank_main(rank: int, world_size: int, init_file: str, out: str) -> None:
         if rank == 0:
             det.save(out)
     finally:
+        dist.barrier()  # no rank tears the group down while another still talks to it
         dist.destroy_process_group()
 
 
@@ -48,6 +49,7 @@ def _rank_shards(rank: int, world_size: int, init_file: str, out: str) -> None:
         train_autoencoder(model, take, 37, TrainConfig(epochs=2, batch_size=8, verbose=False), torch.device("cpu"))
         np.save(f"{out}.{rank}.npy", np.array(seen, dtype=object), allow_pickle=True)
     finally:
+        dist.barrier()  # no rank tears the group down while another still talks to it
         dist.destroy_process_group()
 
 

@@ -95,6 +95,25 @@ class _Detector(BaseEstimator):
                 f"model {self.model!r} is an {entry.kind} model; {type(self).__name__} needs a {self._kind} model"
             )
 
+    def _train(self, take, n_samples: int, config: TrainConfig, evaluate) -> None:
+        """Build the model and train it, seeded by ``seed_``: ``model_``, ``history_`` and ``best_epoch_``."""
+        with seeded(self.seed_, self.device_):
+            self.model_ = build_model(self.model, **self._model_kwargs()).to(self.device_)
+            result = train_autoencoder(self.model_, take, n_samples, config, self.device_, evaluate)
+        self.history_, self.best_epoch_ = result.history, result.best_epoch
+
+    def _threshold_spec(self) -> Threshold:
+        """A fresh, unfitted threshold as the ``threshold`` parameter asks."""
+        return make_threshold(self.threshold)
+
+    def _fit_threshold(self, calibration_scores: np.ndarray, source: str, on_training: bool = False) -> _Detector:
+        """Fit ``threshold_`` on scores of normal data; ``source`` says which data, for ``threshold_source_``."""
+        if on_training:
+            log.info("threshold fitted on training scores because calibration_split=0")
+        self.threshold_source_ = source
+        self.threshold_ = self._threshold_spec().fit(calibration_scores)
+        return self
+
     def predict(self, X) -> np.ndarray:
         """0/1 labels from ``anomaly_score(X) > threshold_`` (the threshold was fitted without labels)."""
         scores = self.anomaly_score(X)  # checks first that the detector is fitted
@@ -330,23 +349,12 @@ class SeriesDetector(_Detector):
                 "val_oracle_f1": oracle_best_f1_grid(val[1], scores).f1,
             }
 
-        with seeded(self.seed_, self.device_):
-            self.model_ = build_model(self.model, **self._model_kwargs()).to(self.device_)
-            result = train_autoencoder(
-                self.model_, take, len(starts), config, self.device_, evaluate if val else None
-            )
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-
+        self._train(take, len(starts), config, evaluate if val else None)
         if calibration is None:
-            self.threshold_source_ = "training data (calibration_split=0: optimistic, the model saw it)"
-            log.info("threshold fitted on training scores because calibration_split=0")
-            calibration_scores = self._score_scaled(self.model_, train_scaled)
-        else:
-            self.threshold_source_ = f"held-out tail of the training data ({len(calibration)} steps)"
-            calibration_scores = self._score_scaled(self.model_, self._scale(calibration))
-        self.threshold_ = self._threshold_spec().fit(calibration_scores)
-        return self
+            source = "training data (calibration_split=0: optimistic, the model saw it)"
+            return self._fit_threshold(self._score_scaled(self.model_, train_scaled), source, on_training=True)
+        source = f"held-out tail of the training data ({len(calibration)} steps)"
+        return self._fit_threshold(self._score_scaled(self.model_, self._scale(calibration)), source)
 
     @property
     def _smooth(self) -> int:
@@ -702,23 +710,12 @@ class ImageDetector(_Detector):
                 record[f"{name}_anomaly_score"] = float(scores[labels == 1].mean())
             return record
 
-        with seeded(self.seed_, self.device_):
-            self.model_ = build_model(self.model, **self._model_kwargs()).to(self.device_)
-            result = train_autoencoder(
-                self.model_, take, len(train), config, self.device_, evaluate if sets else None
-            )
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-
+        self._train(take, len(train), config, evaluate if sets else None)
         if cal_index is None:
-            self.threshold_source_ = "training images (calibration_split=0: optimistic, the model saw them)"
-            log.info("threshold fitted on training scores because calibration_split=0")
-            calibration_scores = self._scores(self.model_, images)
-        else:
-            self.threshold_source_ = f"held-out training images ({len(cal_index)} of {len(images)})"
-            calibration_scores = self._scores(self.model_, images[cal_index])
-        self.threshold_ = make_threshold(self.threshold).fit(calibration_scores)
-        return self
+            source = "training images (calibration_split=0: optimistic, the model saw them)"
+            return self._fit_threshold(self._scores(self.model_, images), source, on_training=True)
+        source = f"held-out training images ({len(cal_index)} of {len(images)})"
+        return self._fit_threshold(self._scores(self.model_, images[cal_index]), source)
 
     def _model_kwargs(self, image_shape: tuple[int, int, int] | None = None) -> dict:
         channels, height, width = image_shape or self.image_shape_
