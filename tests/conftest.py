@@ -23,3 +23,24 @@ def require_dataset(name: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Every test on one torch thread, whatever OMP_NUM_THREADS says (see the note at the top)."""
+    import torch
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+def require_module(module: str, extra: str):
+    """Import an optional dependency, or skip with the install hint; under CI (CI=true) its absence fails."""
+    try:
+        return pytest.importorskip(module, reason=f"{module} is missing: pip install 'reconad[{extra}]'")
+    except pytest.skip.Exception:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{module} must be installed under CI (the [dev] extra pulls in [{extra}])")
+        raise

@@ -24,15 +24,6 @@ def run_cli(*args, cwd=None):
                           timeout=600, env=ONE_THREAD)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def call(capsys, *args):
     """``reconad ARGS`` in this process (no interpreter start-up): exit code, stdout, stderr."""

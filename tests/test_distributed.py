@@ -5,23 +5,13 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_module
 
 from reconad import InputError, SeriesDetector
 from reconad.data import make_sine
 
-
-def _require(module: str):
-    try:
-        return pytest.importorskip(module, reason=f"{module} is missing: pip install 'reconad[dask]'")
-    except pytest.skip.Exception:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{module} must be installed under CI (the [dev] extra pulls in [dask])")
-        raise
-
-
-_require("dask")
-_require("distributed")
-_require("pyarrow")
+require_module("dask", "dask")
+require_module("distributed", "dask")
 from reconad.distributed import list_partitions, score_parquet  # noqa: E402
 
 FAST = dict(window=20, stride=5, epochs=1, hidden_size=8, batch_size=16, verbose=False, random_state=0)

@@ -71,7 +71,6 @@ def test_each_rank_trains_on_its_share_of_every_batch(tmp_path):
 def test_two_gloo_processes_match_single_process_training(tmp_path):
     out = tmp_path / "ddp.reconad"
     mp.spawn(_rank_main, args=(2, str(tmp_path / "init"), str(out)), nprocs=2, join=True)
-    torch.set_num_threads(1)
     single = SeriesDetector(**PARAMS).fit(make_sine(0).train)
     ddp = reconad.load(out)
     ddp_weights, single_weights = ddp.model_.state_dict(), single.model_.state_dict()

@@ -5,20 +5,10 @@ import struct
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from reconad import InputError
 from reconad.data import ImageData, load_digits_images
 from reconad.experiments import add_cli, course_split, image_demo, mnist_course, mnist_oneclass
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one torch thread is fastest, and much faster than two on a busy machine."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,6 @@ from reconad.data import load_digits_images
 FAST = dict(latent_dim=8, epochs=2, batch_size=32, verbose=False)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one torch thread is fastest, and much faster than two on a busy machine."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
-
 
 @pytest.fixture(scope="module")
 def digits():

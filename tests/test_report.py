@@ -13,15 +13,6 @@ from reconad.errors import InputError
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)">')
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def decoded_images(html: str) -> dict[str, tuple[int, int]]:
     """``alt -> (width, height)`` of every embedded figure, each decoded as a PNG."""

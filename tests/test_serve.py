@@ -6,23 +6,14 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require_module
 
 from reconad import SeriesDetector
 from reconad.data import make_sine
 from reconad.metrics import regions
 
-
-def _require(module: str):
-    try:
-        return pytest.importorskip(module, reason=f"{module} is missing: pip install 'reconad[serve]'")
-    except pytest.skip.Exception:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{module} must be installed under CI (the [dev] extra pulls in [serve])")
-        raise
-
-
-_require("fastapi")
-_require("httpx")
+require_module("fastapi", "serve")
+require_module("httpx", "serve")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from reconad.serve import create_app  # noqa: E402
