@@ -137,7 +137,8 @@ def _evaluate(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
         "oracle_f1": oracle_best_f1(labels, scores).f1,
     }
     row.update(_confusion(labels, predicted))
-    row["far"], row["mar"] = _rates(row)["far"], _rates(row)["mar"]
+    rates = _rates(row)
+    row["far"], row["mar"] = rates["far"], rates["mar"]
     return row
 
 

@@ -407,27 +407,33 @@ class SeriesDetector(_Detector):
     def _score_stride(self) -> int:
         return min(self.score_stride or self.stride, self.window_)
 
-    def _windows_pass(self, model, x: np.ndarray, reconstruct: bool = False):
-        """Per-step scores ``(T,)`` (and the folded reconstruction ``(T, D)``) of a scaled series, in batches."""
-        length, n_features = x.shape
-        starts = window_starts(length, self.window_, self._score_stride)
-        scores = WindowFolder(length, self.window_, self.fold)
-        recon = WindowFolder(length, self.window_, "mean", trailing=(n_features,)) if reconstruct else None
-        batch = self._score_batch(n_features)
+    def _reconstructions(self, model, x: np.ndarray, starts: np.ndarray):
+        """The windows of ``x`` at ``starts`` and the model's reconstructions, in batches of ``_score_batch``.
+
+        Yields ``(starts, windows, x_hat)`` per batch, windows and x_hat ``(B, W, D)``. Every scoring path runs
+        through here, so the same windows always meet the model in the same batches (the same bits).
+        """
+        batch = self._score_batch(x.shape[1])
         device = next(model.parameters()).device
         model.eval()
         with torch.no_grad():
             for begin in range(0, len(starts), batch):
                 part = starts[begin : begin + batch]
                 windows = torch.from_numpy(gather_windows(x, part, self.window_)).to(device)  # (B, W, D)
-                x_hat = model(windows)  # (B, W, D)
-                error = ((x_hat - windows) ** 2).amax(dim=-1)  # (B, W): max over features, as the notebook
-                scores.add(error.cpu().numpy(), part)
-                if recon is not None:
-                    recon.add(x_hat.cpu().numpy(), part)
-        step_scores = scores.result()
-        if self._smooth > 1:  # centred moving average: an anomaly is a run, noise is not
-            step_scores = centred_moving_average(step_scores, 0, 0, length, length, self._smooth)
+                yield part, windows, model(windows)
+
+    def _windows_pass(self, model, x: np.ndarray, reconstruct: bool = False):
+        """Per-step scores ``(T,)`` (and the folded reconstruction ``(T, D)``) of a scaled series, in batches."""
+        length, n_features = x.shape
+        starts = window_starts(length, self.window_, self._score_stride)
+        scores = WindowFolder(length, self.window_, self.fold)
+        recon = WindowFolder(length, self.window_, "mean", trailing=(n_features,)) if reconstruct else None
+        for part, windows, x_hat in self._reconstructions(model, x, starts):
+            error = ((x_hat - windows) ** 2).amax(dim=-1)  # (B, W): max over features, as the notebook
+            scores.add(error.cpu().numpy(), part)
+            if recon is not None:
+                recon.add(x_hat.cpu().numpy(), part)
+        step_scores = centred_moving_average(scores.result(), 0, 0, length, length, self._smooth)
         return step_scores, (recon.result() if recon is not None else None)
 
     def _score_scaled(self, model, x: np.ndarray) -> np.ndarray:
@@ -480,14 +486,8 @@ class SeriesDetector(_Detector):
             )
         x = self._prepare(X_context[lo - context_start : hi - context_start], "X_context")  # (hi - lo, D) scaled
         raw = WindowFolder(hi - lo, self.window_, self.fold)
-        batch = self._score_batch(x.shape[1])
-        with torch.no_grad():
-            self.model_.eval()
-            for begin in range(0, len(starts), batch):  # the same batches as the one-process pass
-                part = starts[begin : begin + batch] - lo
-                windows = torch.from_numpy(gather_windows(x, part, self.window_)).to(self.device_)  # (B, W, D)
-                error = ((self.model_(windows) - windows) ** 2).amax(dim=-1)  # (B, W)
-                raw.add(error.cpu().numpy(), part)
+        for part, windows, x_hat in self._reconstructions(self.model_, x, starts - lo):  # the one-process batches
+            raw.add(((x_hat - windows) ** 2).amax(dim=-1).cpu().numpy(), part)  # (B, W)
         return centred_moving_average(raw.result(), lo, out_start, out_end, total_length, self._smooth)
 
     def anomaly_score(self, X) -> np.ndarray:
@@ -515,13 +515,8 @@ class SeriesDetector(_Detector):
         length, n_features = x.shape
         starts = window_starts(length, self.window_, self._score_stride)
         folder = WindowFolder(length, self.window_, self.fold, trailing=(n_features,))
-        batch = self._score_batch(n_features)
-        self.model_.eval()
-        with torch.no_grad():
-            for begin in range(0, len(starts), batch):
-                part = starts[begin : begin + batch]
-                windows = torch.from_numpy(gather_windows(x, part, self.window_)).to(self.device_)  # (B, W, D)
-                folder.add(((self.model_(windows) - windows) ** 2).cpu().numpy(), part)  # (B, W, D)
+        for part, windows, x_hat in self._reconstructions(self.model_, x, starts):
+            folder.add(((x_hat - windows) ** 2).cpu().numpy(), part)  # (B, W, D)
         per_feature = folder.result()  # (T, D)
         columns = [
             centred_moving_average(per_feature[:, j], 0, 0, length, length, self._smooth) for j in range(n_features)
