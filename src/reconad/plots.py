@@ -6,6 +6,7 @@ servers and in tests).
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -13,20 +14,17 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from reconad.metrics import regions
+from reconad.persistence import atomic_write_bytes
 
 TRUE_COLOR, PRED_COLOR, THRESHOLD_COLOR = "tab:red", "tab:green", "tab:red"
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
-    """Write ``fig`` to ``path`` (format from the suffix) through a temporary file, then rename it."""
+    """Write ``fig`` to ``path`` (format from the suffix) atomically, like every other output."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    try:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi, bbox_inches="tight")
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def _shade(ax, labels, color: str, label: str) -> None:

@@ -6,9 +6,7 @@ writes it to ``path`` through a temporary file and returns the path. Nothing her
 
 from __future__ import annotations
 
-import io
 import math
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -17,13 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_curve
 
-from reconad.persistence import atomic_write_bytes
-
-
-def _save(fig: Figure, path: str | os.PathLike) -> Path:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return atomic_write_bytes(path, buffer.getvalue())
+from reconad.plots import save_figure
 
 
 def roc_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path, title: str = "ROC curve") -> Path:
@@ -38,7 +30,7 @@ def roc_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path, title:
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title, xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower right", fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def score_histograms(panels: Mapping[str, tuple[np.ndarray, np.ndarray]], path, title: str = "") -> Path:
@@ -58,7 +50,7 @@ def score_histograms(panels: Mapping[str, tuple[np.ndarray, np.ndarray]], path, 
         ax.set_axis_off()
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def reconstruction_grid(images: np.ndarray, rows: Mapping[str, np.ndarray], path, captions: Sequence[str] = (),
@@ -82,7 +74,7 @@ def reconstruction_grid(images: np.ndarray, rows: Mapping[str, np.ndarray], path
                 ax.set_title(captions[c], fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def history_curves(histories: Mapping[str, list[dict]], path, keys: Sequence[str] = ("train_loss", "val_roc_auc"),
@@ -100,4 +92,4 @@ def history_curves(histories: Mapping[str, list[dict]], path, keys: Sequence[str
         ax.legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
