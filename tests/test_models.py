@@ -69,6 +69,22 @@ def test_fused_autoregressive_decoder_equals_the_per_step_reference(cell, num_la
         torch.testing.assert_close(g_fused, g_ref, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("layers", [1, 2, 3])
+@pytest.mark.parametrize("length", [1, 4])
+def test_hand_written_rnn_decoder_backward_passes_gradcheck(layers, length):
+    """The tanh decoder's hand-written BPTT against finite differences, in double precision."""
+    from reconad.models.recurrent import _TanhDecoder
+
+    generator = torch.Generator().manual_seed(layers * 10 + length)
+
+    def rand(*shape):
+        return torch.randn(*shape, generator=generator, dtype=torch.double, requires_grad=True)
+
+    h0, first = rand(layers, 3, 5), rand(5)
+    params = [rand(5, 5) for _ in range(2 * layers)] + [rand(5) for _ in range(layers)]
+    assert torch.autograd.gradcheck(lambda *a: _TanhDecoder.apply(length, *a), (h0, first, *params))
+
+
 def test_epoch_order_is_a_shuffling_dataloaders_order():
     """reconad's batches are the ones a plain PyTorch loop with a shuffling DataLoader would see."""
     from torch.utils.data import DataLoader
