@@ -380,11 +380,15 @@ class SeriesDetector(_Detector):
     # ---- scoring ------------------------------------------------------------------------------------------------
 
     def _scale(self, x: np.ndarray) -> np.ndarray:
+        """Standardize with the training statistics, in float32: one copy of the series, never a float64 one."""
         if self.scaler_ is None:
             return x
-        return self.scaler_.transform(x).astype(np.float32)
+        scaled = x - self.scaler_.mean_.astype(np.float32)  # (T, D) float32
+        scaled /= self.scaler_.scale_.astype(np.float32)
+        return scaled
 
-    def _prepare(self, X, what: str = "X") -> np.ndarray:
+    def _check_columns(self, X, what: str = "X") -> np.ndarray:
+        """``X`` as float32 ``(T, D)``, checked to have the fitted columns (any number of rows)."""
         self._check_fitted()
         data, names = as_series(X, what)
         if data.shape[1] != self.n_features_in_:
@@ -397,6 +401,10 @@ class SeriesDetector(_Detector):
                 f"{what} has columns {names} but the detector was fitted on {self.feature_names_in_}; "
                 "pass the same columns in the same order"
             )
+        return data
+
+    def _prepare(self, X, what: str = "X") -> np.ndarray:
+        data = self._check_columns(X, what)
         if len(data) < self.window_:
             raise InputError(
                 f"{what} has {len(data)} steps, fewer than one window ({self.window_}); pass a longer series"
@@ -494,6 +502,16 @@ class SeriesDetector(_Detector):
         """One score per step ``(T,)``: higher = more anomalous."""
         x = self._prepare(X)
         return self._score_scaled(self.model_, x)
+
+    def stream(self):
+        """A :class:`~reconad.streaming.StreamScorer` for a series that arrives in pieces.
+
+        ``scorer.update(rows)`` returns the final scores of the steps that became complete, ``scorer.finish()``
+        the rest; concatenated they equal ``anomaly_score`` on the whole series (to float32 rounding).
+        """
+        from reconad.streaming import StreamScorer
+
+        return StreamScorer(self)
 
     def reconstruct(self, X) -> np.ndarray:
         """The model's reconstruction of ``X`` ``(T, D)`` in the input's units (mean over covering windows)."""

@@ -80,6 +80,11 @@ class WindowFolder:
             acc[lo:hi, j] += np.bincount(local, weights=columns[:, j], minlength=hi - lo)
         self._count[lo:hi] += np.bincount(local, minlength=hi - lo)
 
+    def partial(self) -> tuple[np.ndarray, np.ndarray]:
+        """The running sums (or maxima) ``(length, ...)`` and window counts ``(length,)``, steps without a window
+        included (for folding a growing timeline piece by piece, as streaming does)."""
+        return self._acc, self._count
+
     def result(self) -> np.ndarray:
         if (self._count == 0).any():
             missing = np.flatnonzero(self._count == 0)
