@@ -246,3 +246,27 @@ def test_smoothing_defaults_to_the_model_family(sine):
     assert not np.array_equal(dense.anomaly_score(sine.test), dense.set_params(smooth=1).anomaly_score(sine.test))
     rnn = SeriesDetector(model="rnn", random_state=0, **kw).fit(sine.train)
     np.testing.assert_array_equal(rnn.anomaly_score(sine.test), rnn.set_params(smooth=1).anomaly_score(sine.test))
+
+
+@pytest.mark.parametrize("score_stride", [1, 7])
+def test_batched_scoring_equals_one_unbatched_pass(monkeypatch, score_stride):
+    """Scoring in batches of windows, folded as they come, gives the scores of building every window at once."""
+    import torch
+
+    from reconad.data.windows import fold_windows, gather_windows, window_starts
+    from reconad.detector import centred_moving_average
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(500, 4)).astype(np.float32)
+    det = SeriesDetector(window=20, score_stride=score_stride, epochs=1, verbose=False, random_state=0).fit(x[:200])
+    # the whole (N, W, D) window tensor in one model call, folded in one go: the unbatched reference
+    scaled = det._scale(x)
+    starts = window_starts(len(x), det.window_, det._score_stride)
+    windows = torch.from_numpy(gather_windows(scaled, starts, det.window_))  # (N, W, D)
+    with torch.no_grad():
+        errors = ((det.model_(windows) - windows) ** 2).amax(dim=-1).numpy()  # (N, W)
+    raw = fold_windows(errors, starts, len(x))
+    expected = centred_moving_average(raw, 0, 0, len(x), len(x), det._smooth)
+    monkeypatch.setattr(SeriesDetector, "_score_batch", lambda self, n_features: 6)  # many small batches
+    np.testing.assert_allclose(det.anomaly_score(x), expected, rtol=1e-5, atol=1e-7)
+    assert len(starts) > 6 * 10  # the batched run really used many batches

@@ -130,11 +130,14 @@ def test_score_range_matches_anomaly_score_on_random_slices(train):
         det._context_range(5, 5, len(x))
 
 
-def test_moving_average_is_the_scipy_one_to_rounding():
+@pytest.mark.parametrize("block", [1 << 20, 7])
+def test_moving_average_is_the_scipy_one_to_rounding(monkeypatch, block):
     from scipy.ndimage import uniform_filter1d
 
+    from reconad import detector
     from reconad.detector import centred_moving_average
 
+    monkeypatch.setattr(detector, "SMOOTH_BLOCK", block)  # 7: many blocks, each with edges of its own
     values = np.random.default_rng(0).normal(size=101)
     for size in (1, 2, 3, 4, 9):
         np.testing.assert_allclose(

@@ -29,6 +29,7 @@ from reconad.validation import as_labels, as_series, check_int
 log = logging.getLogger("reconad")
 
 SCALERS = ("standard", None)
+SMOOTH_BLOCK = 1 << 20  # steps smoothed at a time
 MIN_WINDOW = 16  # the smallest window a short training series may shrink the window to (a smaller `window` lowers it)
 
 
@@ -41,11 +42,14 @@ def centred_moving_average(raw: np.ndarray, raw_start: int, start: int, stop: in
     """
     if size <= 1:
         return raw[start - raw_start : stop - raw_start].astype(np.float64)
-    steps = np.arange(start, stop)
-    total = np.zeros(len(steps), dtype=np.float64)
-    for shift in range(-(size // 2), size - size // 2):
-        total += raw[np.clip(steps + shift, 0, length - 1) - raw_start]
-    return total / size
+    out = np.empty(stop - start, dtype=np.float64)
+    for begin in range(start, stop, SMOOTH_BLOCK):  # in blocks: a long series needs no series-long index arrays
+        steps = np.arange(begin, min(begin + SMOOTH_BLOCK, stop))
+        total = np.zeros(len(steps), dtype=np.float64)
+        for shift in range(-(size // 2), size - size // 2):
+            total += raw[np.clip(steps + shift, 0, length - 1) - raw_start]
+        out[begin - start : begin - start + len(steps)] = total / size
+    return out
 
 
 def _check_weights(expected: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]) -> None:
