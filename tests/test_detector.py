@@ -270,3 +270,24 @@ def test_batched_scoring_equals_one_unbatched_pass(monkeypatch, score_stride):
     monkeypatch.setattr(SeriesDetector, "_score_batch", lambda self, n_features: 6)  # many small batches
     np.testing.assert_allclose(det.anomaly_score(x), expected, rtol=1e-5, atol=1e-7)
     assert len(starts) > 6 * 10  # the batched run really used many batches
+
+
+def test_bf16_precision_scores_close_to_fp32_and_is_saved(tmp_path):
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(600, 3)).astype(np.float32)
+    x[450:470] += 3.0
+    det = SeriesDetector(window=20, epochs=3, verbose=False, random_state=0).fit(x[:300])
+    fp32 = det.anomaly_score(x[300:])
+    det.precision = "bf16"  # the same weights, forward passes in bfloat16
+    bf16 = det.anomaly_score(x[300:])
+    assert not np.array_equal(bf16, fp32)  # autocast really ran in bfloat16
+    assert np.median(np.abs(bf16 - fp32) / fp32) < 0.03
+    assert spearmanr(bf16, fp32).statistic > 0.99
+    trained = SeriesDetector(window=20, epochs=3, precision="bf16", verbose=False, random_state=0).fit(x[:300])
+    assert np.isfinite(trained.history_[-1]["train_loss"])
+    trained.save(tmp_path / "bf16.reconad")
+    assert reconad.load(tmp_path / "bf16.reconad").precision == "bf16"
+    with pytest.raises(InputError, match="precision"):
+        SeriesDetector(precision="fp8").fit(x[:300])

@@ -23,7 +23,15 @@ from reconad.metrics import auprc, oracle_best_f1_grid, roc_auc
 from reconad.models import build_model, get_entry
 from reconad.persistence import read_model_file, require, write_model_file
 from reconad.thresholds import MeanStd, Threshold, make_threshold, threshold_from_dict
-from reconad.training import TrainConfig, resolve_device, resolve_seed, seeded, train_autoencoder
+from reconad.training import (
+    PRECISIONS,
+    TrainConfig,
+    autocast,
+    resolve_device,
+    resolve_seed,
+    seeded,
+    train_autoencoder,
+)
 from reconad.validation import as_labels, as_series, check_int
 
 log = logging.getLogger("reconad")
@@ -50,6 +58,13 @@ def centred_moving_average(raw: np.ndarray, raw_start: int, start: int, stop: in
             total += raw[np.clip(steps + shift, 0, length - 1) - raw_start]
         out[begin - start : begin - start + len(steps)] = total / size
     return out
+
+
+def _to_device(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Move a CPU batch to ``device``; to a GPU through pinned memory, without waiting for the copy."""
+    if device.type == "cuda":
+        return batch.pin_memory().to(device, non_blocking=True)
+    return batch.to(device)
 
 
 def _check_weights(expected: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]) -> None:
@@ -200,6 +215,10 @@ class SeriesDetector(_Detector):
     A training series too short for ``window`` (the training part and the calibration tail must each hold one
     window) shrinks the effective window ``window_`` to fit, with a warning, down to 16 steps; shorter is refused.
 
+    ``device="auto"`` trains and scores on CUDA when there is a GPU (batches go through pinned memory), else on
+    the CPU. ``precision="bf16"`` runs the model's forward passes under ``torch.autocast`` in bfloat16 (the loss
+    and the scores stay float32): faster on GPUs with bfloat16 units, scores within about 1% of fp32's.
+
     The label-free threshold is fitted on the scores of the last ``calibration_split`` fraction of the
     training series, which the model does not train on. With ``calibration_split=0`` the model trains on all
     data and the threshold comes from (optimistic) training scores; ``threshold_source_`` says which.
@@ -229,6 +248,7 @@ class SeriesDetector(_Detector):
         checkpoint: str = "last",
         random_state: int | None = None,
         device: str = "auto",
+        precision: str = "fp32",
         verbose: bool = True,
     ):
         self.model = model
@@ -250,12 +270,15 @@ class SeriesDetector(_Detector):
         self.checkpoint = checkpoint
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
 
     # ---- fitting ------------------------------------------------------------------------------------------------
 
     def _validate_params(self) -> None:
         self._check_model_kind()
+        if self.precision not in PRECISIONS:
+            raise InputError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         check_int("window", self.window, 2)
         check_int("stride", self.stride)
         check_int("score_stride", self.score_stride, allow_none=True)
@@ -332,7 +355,8 @@ class SeriesDetector(_Detector):
             val = (val_x, as_labels(validation[1], len(val_x), "validation labels"))
             if val_x.shape[1] != data.shape[1]:
                 raise InputError(f"validation series has {val_x.shape[1]} features, training has {data.shape[1]}")
-        config = TrainConfig(self.epochs, self.batch_size, self.lr, self.checkpoint, "val_auprc", self.verbose)
+        config = TrainConfig(self.epochs, self.batch_size, self.lr, self.checkpoint, "val_auprc", self.verbose,
+                             self.precision)
 
         self.n_features_in_ = data.shape[1]
         self.feature_names_in_ = names
@@ -431,8 +455,10 @@ class SeriesDetector(_Detector):
         with torch.no_grad():
             for begin in range(0, len(starts), batch):
                 part = starts[begin : begin + batch]
-                windows = torch.from_numpy(gather_windows(x, part, self.window_)).to(device)  # (B, W, D)
-                yield part, windows, model(windows)
+                windows = _to_device(torch.from_numpy(gather_windows(x, part, self.window_)), device)  # (B, W, D)
+                with autocast(device, self.precision):
+                    x_hat = model(windows)
+                yield part, windows, x_hat.float()
 
     def _windows_pass(self, model, x: np.ndarray, reconstruct: bool = False):
         """Per-step scores ``(T,)`` (and the folded reconstruction ``(T, D)``) of a scaled series, in batches."""
@@ -611,7 +637,8 @@ class ImageDetector(_Detector):
     training images, which the model does not train on. With ``calibration_split=0`` the model trains on all
     images and the threshold comes from (optimistic) training scores; ``threshold_source_`` says which.
     ``checkpoint="best"`` keeps a copy of the weights of the epoch with the best validation ROC-AUC (needs
-    ``fit(..., validation=(images, labels))``); ``"last"`` keeps the last epoch's.
+    ``fit(..., validation=(images, labels))``); ``"last"`` keeps the last epoch's. ``device`` and ``precision``
+    work as for :class:`SeriesDetector`.
     """
 
     _kind: ClassVar[str] = "image"
@@ -631,6 +658,7 @@ class ImageDetector(_Detector):
         calibration_split: float = 0.1,
         random_state: int | None = None,
         device: str = "auto",
+        precision: str = "fp32",
         verbose: bool = True,
     ):
         self.model = model
@@ -645,12 +673,15 @@ class ImageDetector(_Detector):
         self.calibration_split = calibration_split
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
 
     # ---- fitting ------------------------------------------------------------------------------------------------
 
     def _validate_params(self) -> None:
         self._check_model_kind()
+        if self.precision not in PRECISIONS:
+            raise InputError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         check_int("latent_dim", self.latent_dim, allow_none=True)
         check_int("hidden_size", self.hidden_size, allow_none=True)
         check_int("num_layers", self.num_layers, allow_none=True)
@@ -705,7 +736,8 @@ class ImageDetector(_Detector):
             if name == "val":
                 raise InputError("track cannot use the name 'val'; it is reserved for validation=")
             sets[str(name)] = self._labelled(pair, f"track[{name!r}]")
-        config = TrainConfig(self.epochs, self.batch_size, self.lr, self.checkpoint, "val_roc_auc", self.verbose)
+        config = TrainConfig(self.epochs, self.batch_size, self.lr, self.checkpoint, "val_roc_auc", self.verbose,
+                             self.precision)
         if config.checkpoint == "best" and validation is None:
             raise InputError("checkpoint='best' needs validation data to choose the best epoch; pass validation=...")
 
@@ -766,8 +798,10 @@ class ImageDetector(_Detector):
         model.eval()
         with torch.no_grad():
             for begin in range(0, len(images), batch):
-                x = torch.from_numpy(images[begin : begin + batch]).to(device)
-                yield x, model(x)
+                x = _to_device(torch.from_numpy(images[begin : begin + batch]), device)
+                with autocast(device, self.precision):
+                    x_hat = model(x)
+                yield x, x_hat.float()
 
     def _scores(self, model, images: np.ndarray) -> np.ndarray:
         parts = [((x_hat - x) ** 2).mean(dim=(1, 2, 3)).cpu().numpy() for x, x_hat in self._passes(model, images)]

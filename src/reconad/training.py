@@ -27,6 +27,13 @@ from reconad.errors import InputError
 log = logging.getLogger("reconad")
 
 CHECKPOINTS = ("last", "best")
+PRECISIONS = ("fp32", "bf16")
+
+
+def autocast(device: torch.device, precision: str):
+    """The forward passes' precision: ``"fp32"`` as is, ``"bf16"`` under ``torch.autocast`` (matrix products in
+    bfloat16, reductions and the loss in float32), on CUDA or the CPU."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def progress(iterable: Iterable, enabled: bool, **kwargs) -> Iterable:
@@ -100,6 +107,7 @@ class TrainConfig:
     checkpoint: str = "last"  # "best": keep the weights of the epoch with the best monitored metric
     monitor: str | None = None  # a key of evaluate()'s dict, higher is better
     verbose: bool = True
+    precision: str = "fp32"  # or "bf16": the forward pass under torch.autocast (see autocast)
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -110,6 +118,8 @@ class TrainConfig:
             raise InputError(f"lr must be a positive number, got {self.lr!r}")
         if self.checkpoint not in CHECKPOINTS:
             raise InputError(f"checkpoint must be one of {CHECKPOINTS}, got {self.checkpoint!r}")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
 
 @dataclass
@@ -171,10 +181,12 @@ def train_autoencoder(
             if pin:
                 batch = batch.pin_memory()
             batch = batch.to(device, non_blocking=True)
+            with autocast(device, config.precision):
+                x_hat = net(batch).float()
             if world_size == 1:
-                loss = torch.mean((net(batch) - batch) ** 2)
+                loss = torch.mean((x_hat - batch) ** 2)
             else:  # sum over this rank's share / (whole batch) * world: DDP's mean is the full batch's mean
-                loss = torch.sum((net(batch) - batch) ** 2) * (world_size / (len(index) * batch[0].numel()))
+                loss = torch.sum((x_hat - batch) ** 2) * (world_size / (len(index) * batch[0].numel()))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
