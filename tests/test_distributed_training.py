@@ -107,3 +107,12 @@ def test_cuda_path_scores_like_the_cpu():
     assert next(gpu.model_.parameters()).device.type == "cuda"
     cpu = SeriesDetector(device="cpu", **PARAMS).fit(data.train)
     np.testing.assert_allclose(gpu.anomaly_score(data.test), cpu.anomaly_score(data.test), rtol=1e-2, atol=1e-3)
+    gpu.precision = "bf16"  # autocast on CUDA: close to fp32, not equal
+    bf16 = gpu.anomaly_score(data.test)
+    assert np.median(np.abs(bf16 - cpu.anomaly_score(data.test)) / cpu.anomaly_score(data.test)) < 0.05
+    scorer = gpu.stream()
+    streamed = np.concatenate([scorer.update(data.test[i : i + 97]) for i in range(0, len(data.test), 97)])
+    np.testing.assert_allclose(np.concatenate([streamed, scorer.finish()]), bf16, rtol=1e-2, atol=1e-3)
+    images = np.random.default_rng(0).random((64, 1, 8, 8), dtype=np.float32)
+    img = reconad.ImageDetector(device="cuda", epochs=1, verbose=False, random_state=0).fit(images)
+    assert next(img.model_.parameters()).device.type == "cuda" and img.anomaly_score(images).shape == (64,)
