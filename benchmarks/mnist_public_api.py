@@ -1,6 +1,7 @@
-"""The slides' MLP through the public API only, with ImageDetector's defaults for everything not named.
+"""The slides' MLP through the public API only: the ``mnist-slides`` preset, defaults for everything else.
 
-    ImageDetector(model="mlp", latent_dim=64, epochs=5, batch_size=32, lr=1e-3, random_state=s).fit(normal_train)
+    ImageDetector.from_preset("mnist-slides", random_state=s).fit(normal_train)
+    # = ImageDetector(model="mlp", latent_dim=64, transforms=None, error="mse", epochs=5, batch_size=32, lr=1e-3)
 
 then ``anomaly_score`` on the slides' test half (MNIST test split filtered to normal + anomaly digit 0, first
 half), seeds 0-2, last epoch (no validation data). Unlike ``reconad experiment mnist-course`` this keeps the
@@ -35,8 +36,8 @@ def main() -> None:
         half = len(x) // 2
         aucs = []
         for seed in (0, 1, 2):
-            det = ImageDetector(model="mlp", latent_dim=latent, epochs=5, batch_size=32, lr=1e-3, random_state=seed,
-                                verbose=False).fit(train_x[np.isin(train_y, normal)])
+            det = ImageDetector.from_preset("mnist-slides", latent_dim=latent, random_state=seed, verbose=False)
+            det.fit(train_x[np.isin(train_y, normal)])
             aucs.append(roc_auc(y[:half], det.anomaly_score(x[:half])))
         runs.append({"normal": normal, "latent_dim": latent, "seeds": [0, 1, 2], "roc_auc": aucs,
                      "mean": float(np.mean(aucs)), "reference": reference})

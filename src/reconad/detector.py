@@ -22,6 +22,7 @@ from reconad.errors import InputError, ModelFileError, NotFittedError
 from reconad.metrics import auprc, oracle_best_f1_grid, roc_auc
 from reconad.models import build_model, get_entry
 from reconad.persistence import read_model_file, require, write_model_file
+from reconad.restoration import ERRORS, TRANSFORMS, error_map, random_turns, turn, turns
 from reconad.thresholds import MeanStd, Threshold, make_threshold, threshold_from_dict
 from reconad.training import (
     PRECISIONS,
@@ -104,7 +105,7 @@ class _Detector(BaseEstimator):
 
         kind, params = get_preset(name)
         if kind != cls.__name__:
-            raise InputError(f"preset {name!r} configures a {kind}, not a {cls.__name__}")
+            raise InputError(f"preset {name!r} is for {kind}, not {cls.__name__}; use {kind}.from_preset")
         return cls(**{**params, **overrides})
 
     def _check_model_kind(self) -> None:
@@ -645,13 +646,15 @@ class ImageDetector(_Detector):
 
     def __init__(
         self,
-        model: str = "conv",
+        model: str = "conv-bn",
         *,
         latent_dim: int | None = 32,
         hidden_size: int | None = None,
         num_layers: int | None = None,
-        epochs: int = 5,
-        batch_size: int = 32,
+        transforms: str | None = "rotate",
+        error: str = "blur",
+        epochs: int = 20,
+        batch_size: int = 64,
         lr: float = 1e-3,
         checkpoint: str = "last",
         threshold: str | Threshold = "quantile",
@@ -665,6 +668,8 @@ class ImageDetector(_Detector):
         self.latent_dim = latent_dim
         self.hidden_size = hidden_size
         self.num_layers = num_layers
+        self.transforms = transforms
+        self.error = error
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -685,6 +690,10 @@ class ImageDetector(_Detector):
         check_int("latent_dim", self.latent_dim, allow_none=True)
         check_int("hidden_size", self.hidden_size, allow_none=True)
         check_int("num_layers", self.num_layers, allow_none=True)
+        if self.transforms not in TRANSFORMS:
+            raise InputError(f"transforms must be 'rotate' or None, got {self.transforms!r}")
+        if self.error not in ERRORS:
+            raise InputError(f"error must be one of {ERRORS}, got {self.error!r}")
         if not (isinstance(self.calibration_split, (int, float)) and 0 <= self.calibration_split < 1):
             raise InputError(f"calibration_split must be a fraction in [0, 1), got {self.calibration_split!r}")
         make_threshold(self.threshold)
@@ -746,8 +755,11 @@ class ImageDetector(_Detector):
         train_index, cal_index = self._split(len(images), self.seed_)
         train = images if cal_index is None else images[train_index]
 
-        def take(index: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(train[index])  # (B, C, H, W)
+        options = turns(*self.image_shape_[1:], self.transforms)
+
+        def take(index: np.ndarray):
+            x = torch.from_numpy(train[index])  # (B, C, H, W)
+            return x if options == [0] else (random_turns(x, options), x)  # restore x from a turned copy
 
         def evaluate(model) -> dict:
             record = {}
@@ -791,8 +803,9 @@ class ImageDetector(_Detector):
         self._check_fitted()
         return self._check_shape(as_images(X, what), what)
 
-    def _passes(self, model, images: np.ndarray):
-        """Yield ``(x, x_hat)`` batches ``(B, C, H, W)`` of the model's reconstructions, without gradients."""
+    def _passes(self, model, images: np.ndarray, quarter_turns: tuple[int, ...] = (0,)):
+        """Yield ``(x, x_hats)`` per batch: images ``(B, C, H, W)`` and the model's reconstruction of each, one per
+        entry of ``quarter_turns`` (the model sees the image turned and restores it upright); no gradients."""
         device = next(model.parameters()).device
         batch = max(1, 2**22 // int(np.prod(images.shape[1:])))  # bounded memory per batch
         model.eval()
@@ -800,27 +813,39 @@ class ImageDetector(_Detector):
             for begin in range(0, len(images), batch):
                 x = _to_device(torch.from_numpy(images[begin : begin + batch]), device)
                 with autocast(device, self.precision):
-                    x_hat = model(x)
-                yield x, x_hat.float()
+                    x_hats = [model(turn(x, k)).float() for k in quarter_turns]
+                yield x, x_hats
+
+    def _error_maps(self, model, images: np.ndarray):
+        """Yield per-pixel error maps ``(B, C, H, W)``: restoring each image from every turn, averaged."""
+        options = tuple(turns(*images.shape[2:], self.transforms))
+        for x, x_hats in self._passes(model, images, options):
+            maps = [error_map(x_hat, x, self.error) for x_hat in x_hats]
+            yield maps[0] if len(maps) == 1 else torch.stack(maps).mean(dim=0)
 
     def _scores(self, model, images: np.ndarray) -> np.ndarray:
-        parts = [((x_hat - x) ** 2).mean(dim=(1, 2, 3)).cpu().numpy() for x, x_hat in self._passes(model, images)]
+        parts = [m.mean(dim=(1, 2, 3)).cpu().numpy() for m in self._error_maps(model, images)]
         return np.concatenate(parts).astype(np.float64)  # (N,)
 
     def anomaly_score(self, X) -> np.ndarray:
-        """One score per image ``(N,)``: the mean squared reconstruction error, higher = more anomalous."""
+        """One score per image ``(N,)``: the mean of its error map (see ``error_map``), higher = more anomalous."""
         images = self._prepare(X)
         return self._scores(self.model_, images)
 
     def error_map(self, X) -> np.ndarray:
-        """The squared reconstruction error of every pixel ``(N, C, H, W)``; its per-image mean is the score."""
+        """The error of every pixel ``(N, C, H, W)``; its per-image mean is the score.
+
+        ``error="mse"``: the squared reconstruction error; ``"blur"``: the absolute error smoothed by a Gaussian
+        of one pixel, squared. With ``transforms="rotate"`` the image is restored from each of its turns and the
+        maps (all upright) are averaged.
+        """
         images = self._prepare(X)
-        return np.concatenate([((x_hat - x) ** 2).cpu().numpy() for x, x_hat in self._passes(self.model_, images)])
+        return np.concatenate([m.cpu().numpy() for m in self._error_maps(self.model_, images)])
 
     def reconstruct(self, X) -> np.ndarray:
-        """The model's reconstruction of the images ``(N, C, H, W)``, in [0, 1]."""
+        """The model's reconstruction of the images ``(N, C, H, W)`` (upright, as given), in [0, 1]."""
         images = self._prepare(X)
-        return np.concatenate([x_hat.cpu().numpy() for _, x_hat in self._passes(self.model_, images)])
+        return np.concatenate([x_hats[0].cpu().numpy() for _, x_hats in self._passes(self.model_, images)])
 
     def summary(self, batch_size: int = 1, image_shape: tuple[int, int, int] | None = None) -> str:
         """A text table of the model's layers (output shape, parameters) and its parameter count, like torchinfo.

@@ -150,7 +150,8 @@ def train_autoencoder(
 ) -> TrainResult:
     """Train ``model`` to reconstruct its input with Adam on the mean squared error.
 
-    ``take(indices)`` returns the samples ``(B, ...)`` at those indices (on the CPU). Every epoch visits
+    ``take(indices)`` returns the samples ``(B, ...)`` at those indices (on the CPU), or a pair ``(inputs,
+    targets)`` when the model learns to restore targets from altered inputs. Every epoch visits
     all ``n_samples`` once in an order drawn from torch's global generator (:func:`epoch_order`), which the
     caller seeds (the detectors run fit inside :func:`seeded`, so one ``random_state`` fixes the initial
     weights and every shuffle, and the caller's own generator state is restored afterwards). With
@@ -159,6 +160,11 @@ def train_autoencoder(
     """
     if config.checkpoint == "best" and (evaluate is None or config.monitor is None):
         raise InputError("checkpoint='best' needs validation data to choose the best epoch; pass validation=...")
+    with torch.enable_grad():  # training needs gradients even when the caller runs under torch.no_grad()
+        return _train(model, take, n_samples, config, device, evaluate)
+
+
+def _train(model, take, n_samples, config, device, evaluate) -> TrainResult:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = TrainResult()
     best_value, best_state = -math.inf, None
@@ -178,15 +184,16 @@ def train_autoencoder(
             if world_size > 1 and len(index) < world_size:
                 continue  # a last batch too small to give every rank a sample
             batch = take(index[rank::world_size])
+            inputs, targets = batch if isinstance(batch, tuple) else (batch, batch)
             if pin:
-                batch = batch.pin_memory()
-            batch = batch.to(device, non_blocking=True)
+                inputs, targets = inputs.pin_memory(), targets.pin_memory()
+            inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
             with autocast(device, config.precision):
-                x_hat = net(batch).float()
+                x_hat = net(inputs).float()
             if world_size == 1:
-                loss = torch.mean((x_hat - batch) ** 2)
+                loss = torch.mean((x_hat - targets) ** 2)
             else:  # sum over this rank's share / (whole batch) * world: DDP's mean is the full batch's mean
-                loss = torch.sum((x_hat - batch) ** 2) * (world_size / (len(index) * batch[0].numel()))
+                loss = torch.sum((x_hat - targets) ** 2) * (world_size / (len(index) * targets[0].numel()))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
