@@ -238,3 +238,63 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(mask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+@pytest.fixture(scope="module")
+def good_image_bytes(tmp_path_factory) -> bytes:
+    images = np.random.default_rng(0).random((60, 1, 8, 8), dtype=np.float32)
+    det = reconad.ImageDetector(epochs=1, verbose=False, random_state=0).fit(images)  # density="knn": codes saved
+    path = tmp_path_factory.mktemp("good-image") / "good.reconad"
+    det.save(path)
+    return path.read_bytes()
+
+
+def _codes(change):
+    return _tensors(lambda tensors: {**tensors, "memory.codes": change(tensors["memory.codes"])})
+
+
+IMAGE_CASES = {
+    "codes missing": _tensors(lambda t: {k: v for k, v in t.items() if k != "memory.codes"}),
+    "codes with NaN": _codes(lambda c: torch.full_like(c, float("nan"))),
+    "codes of the wrong width": _codes(lambda c: c[:, :3].contiguous()),
+    "codes as float64": _codes(lambda c: c.double()),
+    "codes empty": _codes(lambda c: c[:0].contiguous()),
+    "score statistics missing": _set("state", "score_stats", None),
+    "score statistic of zero spread": _set("state", "score_stats", {"error": [0.1, 0.0], "density": [0.2, 1.0]}),
+    "score statistics not numbers": _set("state", "score_stats", {"error": ["a", 1.0], "density": [0.2, 1.0]}),
+    "unknown density": _set("params", "density", "gmm"),
+    "unknown error": _set("params", "error", "ssim"),
+}
+
+
+@pytest.mark.parametrize("kind", list(IMAGE_CASES))
+def test_hostile_image_file_is_refused(kind, good_image_bytes, tmp_path):
+    path = tmp_path / "model.reconad"
+    path.write_bytes(IMAGE_CASES[kind](good_image_bytes, tmp_path / "pwned"))
+    with pytest.raises(ModelFileError) as caught:
+        reconad.load(path)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value).strip()
+
+
+def test_the_good_image_file_loads_with_its_codes(good_image_bytes, tmp_path):
+    path = tmp_path / "model.reconad"
+    path.write_bytes(good_image_bytes)
+    det = reconad.load(path)
+    assert det.memory_.shape == (54, 16) and det.score_stats_ is not None
+
+
+def test_image_files_from_before_the_density_load_as_plain_mse(tmp_path):
+    """Files written before transforms / error / density existed scored the plain squared error: they still do."""
+    images = np.random.default_rng(1).random((40, 1, 8, 8), dtype=np.float32)
+    det = reconad.ImageDetector("mlp", error="mse", density=None, epochs=1, verbose=False, random_state=0).fit(images)
+    det.save(tmp_path / "new.reconad")
+
+    def strip(document):
+        for key in ("transforms", "error", "density"):
+            del document["params"][key]
+        del document["state"]["score_stats"]
+
+    (tmp_path / "old.reconad").write_bytes(_document(strip)((tmp_path / "new.reconad").read_bytes(), tmp_path / "x"))
+    old = reconad.load(tmp_path / "old.reconad")
+    assert (old.transforms, old.error, old.density) == (None, "mse", None)
+    np.testing.assert_array_equal(old.anomaly_score(images), det.anomaly_score(images))

@@ -30,7 +30,7 @@ def test_fit_returns_self_and_every_output_has_its_shape(digits):
     assert det.fit(normal[:, 0]) is det  # (N, H, W) is one channel
     assert det.image_shape_ == (1, 8, 8)
     scores = det.anomaly_score(test)
-    assert scores.shape == (len(test),) and np.isfinite(scores).all() and (scores >= 0).all()
+    assert scores.shape == (len(test),) and np.isfinite(scores).all()
     labels = det.predict(test)
     assert labels.shape == (len(test),) and set(np.unique(labels)) <= {0, 1}
     recon = det.reconstruct(test[:5])
@@ -39,9 +39,36 @@ def test_fit_returns_self_and_every_output_has_its_shape(digits):
     assert "held-out" in det.threshold_source_ and f"{round(0.1 * len(normal))} of" in det.threshold_source_
 
 
-def test_error_map_mean_is_the_anomaly_score(fitted, digits):
-    test = digits[1]
-    np.testing.assert_allclose(fitted.error_map(test).mean(axis=(1, 2, 3)), fitted.anomaly_score(test), rtol=1e-5)
+def test_error_map_mean_is_the_anomaly_score_without_density(digits):
+    normal, test, _ = digits
+    for error in ("mse", "blur", "cosine"):
+        det = ImageDetector("conv", error=error, density=None, random_state=0, **FAST).fit(normal)
+        scores = det.anomaly_score(test)
+        np.testing.assert_allclose(det.error_map(test).mean(axis=(1, 2, 3)), scores, rtol=1e-5)
+        assert (scores >= 0).all()
+
+
+def test_density_score_by_hand(digits):
+    """score = (error - mean) / std + (knn - mean) / std, the statistics from the held-out calibration images."""
+    normal, test, _ = digits
+    det = ImageDetector(random_state=0, **FAST).fit(normal)
+    assert det.density == "knn" and det.error == "cosine"
+    error = det.error_map(test).mean(axis=(1, 2, 3))
+    with torch.no_grad():
+        codes = det.model_.encode(torch.from_numpy(test)).numpy().astype(np.float64)
+    memory = det.memory_.numpy().astype(np.float64)
+    _, cal_index = det._split(len(normal), det.seed_)
+    assert len(memory) == len(normal) - len(cal_index)  # the codes of the images the model trained on
+
+    def unit(a):
+        return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+    knn = np.sort(1 - unit(codes) @ unit(memory).T, axis=1)[:, :5].mean(axis=1)
+    (e_mean, e_std), (k_mean, k_std) = det.score_stats_["error"], det.score_stats_["density"]
+    np.testing.assert_allclose(det.anomaly_score(test), (error - e_mean) / e_std + (knn - k_mean) / k_std,
+                               rtol=1e-4, atol=1e-4)
+    cal_scores = det.anomaly_score(normal[cal_index])  # standardised on these: mean 0, std 1 per term, so ~0 here
+    assert abs(cal_scores.mean()) < 1e-3
 
 
 def test_calibration_split_zero_uses_training_scores_and_says_so(digits):
@@ -129,7 +156,7 @@ def test_best_checkpoint_is_a_real_copy_of_the_best_epoch(digits):
     # the model learns them and the best epoch comes before the last.
     val_images = np.concatenate([normal[:100], test[:100]])
     val_labels = np.r_[np.ones(100, int), np.zeros(100, int)]
-    common = dict(model="mlp", latent_dim=8, batch_size=64, random_state=3, verbose=False)
+    common = dict(model="mlp", latent_dim=8, batch_size=64, random_state=3, verbose=False, error="mse", density=None)
     best = ImageDetector(epochs=6, checkpoint="best", **common).fit(normal, validation=(val_images, val_labels))
     k = best.best_epoch_
     assert k < 6, best.history_

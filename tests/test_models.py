@@ -15,6 +15,7 @@ def test_every_registered_model_reconstructs_with_gradients(name):
     else:
         model = build_model(name, in_channels=1, height=8, width=8, latent_dim=4, hidden_size=16, num_layers=2)
         x = torch.rand(5, 1, 8, 8)  # (B, C, H, W)
+        assert model.encode(x).shape == (5, 4)  # the code the latent density of ImageDetector reads
     x_hat = model(x)
     assert x_hat.shape == x.shape
     assert torch.isfinite(x_hat).all()

@@ -40,11 +40,14 @@ class Conv2dAutoencoder(nn.Module):
             for i in reversed(range(num_layers))
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
         h = x
         for conv in self.encoder:
             h = torch.relu(conv(h))  # (B, C, H, W) -> (B, 2C, ceil(H / 2), ceil(W / 2))
-        z = self.to_latent(h.flatten(1))  # (B, C' * H' * W') -> (B, latent)
+        return self.to_latent(h.flatten(1))  # (B, C' * H' * W') -> (B, latent)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.encode(x)  # (B, latent)
         h = torch.relu(self.from_latent(z)).view(len(x), *self.map_shape)  # (B, C', H', W')
         last = len(self.decoder) - 1
         sizes = reversed(self.sizes[:-1])

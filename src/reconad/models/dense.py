@@ -72,9 +72,42 @@ class ImageMLPAutoencoder(nn.Module):
         self.encoder = nn.Sequential(*encoder)
         self.decoder = nn.Sequential(*decoder)
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x.flatten(1))  # (B, C * H * W) -> (B, latent)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.encoder(x.flatten(1))  # (B, C * H * W) -> (B, latent)
-        return self.decoder(z).view_as(x)  # (B, latent) -> (B, C, H, W)
+        return self.decoder(self.encode(x)).view_as(x)  # (B, latent) -> (B, C, H, W)
+
+
+class LinearCodeMLPAutoencoder(nn.Module):
+    """Flattens an image ``(B, C, H, W)``; LeakyReLU(0.1) layers of ``hidden`` widths down to a *linear* code of
+    ``latent_dim`` numbers, a mirrored decoder and a Sigmoid.
+
+    Unlike :class:`ImageMLPAutoencoder` the code has no activation: no unit of it can die, and distances between
+    codes (the latent density of ``ImageDetector(density="knn")``) use every direction.
+    """
+
+    def __init__(self, in_channels: int, height: int, width: int, latent_dim: int, hidden: list[int]):
+        super().__init__()
+        pixels = in_channels * height * width
+        down, up = [pixels, *hidden, latent_dim], [latent_dim, *hidden[::-1], pixels]
+        self.encoder = self._stack(down)
+        self.decoder = nn.Sequential(*self._stack(up), nn.Sigmoid())
+
+    @staticmethod
+    def _stack(sizes: list[int]) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            layers.append(nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(nn.LeakyReLU(0.1))
+        return nn.Sequential(*layers)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x.flatten(1))  # (B, C * H * W) -> (B, latent)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encode(x)).view_as(x)  # (B, latent) -> (B, C, H, W)
 
 
 @register("mlp", kind="image")
@@ -98,3 +131,15 @@ def deep(in_channels: int, height: int, width: int, latent_dim: int | None = Non
     latent_dim = latent_dim or 64
     hidden = _halving_widths(hidden_size or 512, latent_dim, num_layers - 1)
     return ImageMLPAutoencoder(in_channels, height, width, latent_dim, hidden)
+
+
+@register("deep-lrelu", kind="image")
+def deep_lrelu(in_channels: int, height: int, width: int, latent_dim: int | None = None,
+               hidden_size: int | None = None, num_layers: int | None = None) -> LinearCodeMLPAutoencoder:
+    """Deep image auto-encoder, LeakyReLU and a linear code: pixels -> 512 -> 256 -> 16 (ImageDetector's default)."""
+    num_layers = 3 if num_layers is None else num_layers
+    if num_layers < 1:
+        raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+    latent_dim = latent_dim or 16
+    return LinearCodeMLPAutoencoder(in_channels, height, width, latent_dim,
+                                    _halving_widths(hidden_size or 512, latent_dim, num_layers - 1))

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from reconad import ImageDetector
-from reconad.restoration import error_map, random_turns, turn, turns
+from reconad.imaging import error_map, random_turns, turn, turns
 
 
 def test_turns_keep_the_image_shape():
@@ -57,8 +57,8 @@ def test_blur_weighs_a_clustered_error_above_scattered_ones_of_the_same_size():
 def test_rotation_restoration_trains_and_scores_non_square_images():
     rng = np.random.default_rng(0)
     images = rng.random((48, 2, 6, 10), dtype=np.float32)
-    det = ImageDetector(epochs=1, latent_dim=4, verbose=False, random_state=0).fit(images)
-    assert det.transforms == "rotate" and det.error == "blur" and det.model == "conv-bn"
+    det = ImageDetector("conv-bn", transforms="rotate", error="blur", density=None, epochs=1, latent_dim=4,
+                        verbose=False, random_state=0).fit(images)
     scores = det.anomaly_score(images[:5])
     np.testing.assert_allclose(det.error_map(images[:5]).mean(axis=(1, 2, 3)), scores, rtol=1e-5)
     assert det.reconstruct(images[:5]).shape == (5, 2, 6, 10)
@@ -67,19 +67,20 @@ def test_rotation_restoration_trains_and_scores_non_square_images():
 def test_restoration_scores_average_the_turns():
     rng = np.random.default_rng(1)
     images = rng.random((40, 1, 8, 8), dtype=np.float32)
-    det = ImageDetector(epochs=1, latent_dim=4, error="mse", verbose=False, random_state=0).fit(images)
+    det = ImageDetector(transforms="rotate", error="mse", density=None, epochs=1, latent_dim=4, verbose=False,
+                        random_state=0).fit(images)
     x = torch.from_numpy(images[:6])
     with torch.no_grad():
         by_hand = torch.stack([((det.model_(turn(x, k)) - x) ** 2).mean(dim=(1, 2, 3)) for k in range(4)]).mean(0)
     np.testing.assert_allclose(det.anomaly_score(images[:6]), by_hand.numpy(), rtol=1e-5)
-    plain = ImageDetector(epochs=1, latent_dim=4, transforms=None, error="mse", verbose=False, random_state=0)
+    plain = ImageDetector(epochs=1, latent_dim=4, error="mse", density=None, verbose=False, random_state=0)
     with torch.no_grad():  # fit trains under enable_grad even inside a caller's no_grad
         plain.fit(images)
         direct = ((plain.model_(x) - x) ** 2).mean(dim=(1, 2, 3)).numpy()
     np.testing.assert_allclose(plain.anomaly_score(images[:6]), direct, rtol=1e-5)
 
 
-@pytest.mark.parametrize("bad", [dict(transforms="flip"), dict(error="ssim")])
+@pytest.mark.parametrize("bad", [dict(transforms="flip"), dict(error="ssim"), dict(density="gmm")])
 def test_bad_restoration_settings_are_input_errors(bad):
     from reconad import InputError
 
