@@ -106,6 +106,9 @@ class RecurrentAutoencoder(nn.Module):
         if self.cell == "rnn":  # forward and backward by hand: no autograd bookkeeping inside the loop
             tops = _TanhDecoder.apply(length, torch.stack(h), first, *w_x, *w_h, *bias)  # (B, W, H)
             return head(tops)
+        if self.cell == "lstm":
+            tops = _LSTMDecoder.apply(length, torch.stack(h), torch.stack(c), first, *w_x, *w_h, *bias)
+            return head(tops)
         tops = []
         for t in range(length):
             for k in range(layers):
@@ -201,6 +204,88 @@ class _TanhDecoder(torch.autograd.Function):
         grad_h0 = torch.stack([grad_pre[0, k] @ w_h_t[k] for k in range(layers)])
         grad_first = grad_pre[0, 0].sum(0)
         return None, grad_h0, grad_first, *grad_w_x, *grad_w_h, *grad_bias
+
+
+class _LSTMDecoder(torch.autograd.Function):
+    """The autoregressive LSTM decoder's loop with a hand-written backward pass, like :class:`_TanhDecoder`.
+
+    Inputs: ``length``; ``h0``, ``c0`` ``(L, B, H)``; ``first`` ``(4H,)``; per layer ``w_x`` ``(H_in, 4H)``,
+    ``w_h`` ``(H, 4H)`` and the summed biases ``(4H,)``. Gates in PyTorch's order: input, forget, cell, output.
+    """
+
+    @staticmethod
+    def forward(ctx, length: int, h0, c0, first, *params):
+        layers, batch, hidden = h0.shape
+        w_x, w_h, bias = params[:layers], params[layers : 2 * layers], params[2 * layers :]
+        hs = h0.new_empty(length, layers, batch, hidden)  # (W, L, B, H)
+        cs = h0.new_empty(length, layers, batch, hidden)
+        gates = h0.new_empty(length, layers, batch, 4 * hidden)  # activated: sigmoid i, f, o and tanh g
+        for t in range(length):
+            for k in range(layers):
+                if k > 0:
+                    pre = torch.addmm(bias[k], hs[t, k - 1], w_x[k])
+                elif t > 0:
+                    pre = torch.addmm(bias[0], hs[t - 1, -1], w_x[0])
+                else:
+                    pre = first.expand(batch, 4 * hidden)
+                pre = torch.addmm(pre, hs[t - 1, k] if t else h0[k], w_h[k])  # (B, 4H)
+                act = gates[t, k]
+                torch.sigmoid(pre, out=act)
+                torch.tanh(pre[:, 2 * hidden : 3 * hidden], out=act[:, 2 * hidden : 3 * hidden])
+                i, f, g, o = act.chunk(4, 1)
+                torch.addcmul(i * g, f, cs[t - 1, k] if t else c0[k], out=cs[t, k])
+                torch.mul(o, torch.tanh(cs[t, k]), out=hs[t, k])
+        ctx.save_for_backward(h0, c0, hs, cs, gates, *w_x, *w_h)
+        return hs[:, -1].transpose(0, 1).contiguous()  # (B, W, H)
+
+    @staticmethod
+    def backward(ctx, grad_tops):
+        h0, c0, hs, cs, gates, *weights = ctx.saved_tensors
+        length, layers, batch, hidden = hs.shape
+        w_x_t = [w.t() for w in weights[:layers]]
+        w_h_t = [w.t() for w in weights[layers:]]
+        tanh_c = torch.tanh(cs)
+        grad_pre = torch.empty_like(gates)  # (W, L, B, 4H)
+        grad_c = [torch.zeros_like(h0[0]) for _ in range(layers)]  # d loss / d c carried back in time
+        grad_tops = grad_tops.transpose(0, 1)  # (W, B, H)
+        for t in reversed(range(length)):
+            for k in reversed(range(layers)):
+                if k == layers - 1:
+                    g_h = grad_tops[t]
+                    if t + 1 < length:  # the next step's layer 0 read this state as its input
+                        g_h = torch.addmm(g_h, grad_pre[t + 1, 0], w_x_t[0])
+                else:
+                    g_h = grad_pre[t, k + 1] @ w_x_t[k + 1]
+                if t + 1 < length:
+                    g_h = torch.addmm(g_h, grad_pre[t + 1, k], w_h_t[k])
+                i, f, g, o = gates[t, k].chunk(4, 1)
+                c_prev = cs[t - 1, k] if t else c0[k]
+                g_c = torch.addcmul(grad_c[k], g_h, o * (1 - tanh_c[t, k] ** 2))
+                d_i, d_f, d_g, d_o = grad_pre[t, k].chunk(4, 1)
+                torch.mul(g_c * g, i * (1 - i), out=d_i)
+                torch.mul(g_c * c_prev, f * (1 - f), out=d_f)
+                torch.mul(g_c * i, 1 - g * g, out=d_g)
+                torch.mul(g_h * tanh_c[t, k], o * (1 - o), out=d_o)
+                grad_c[k] = g_c * f
+
+        def flat(x, width):
+            return x.reshape(-1, width)
+
+        grad_w_x, grad_w_h, grad_bias = [], [], []
+        four = 4 * hidden
+        for k in range(layers):
+            previous = torch.cat([h0[k : k + 1], hs[:-1, k]])  # (W, B, H)
+            grad_w_h.append(flat(previous, hidden).t() @ flat(grad_pre[:, k], four))
+            if k == 0:
+                grad_w_x.append(flat(hs[:-1, -1], hidden).t() @ flat(grad_pre[1:, 0], four))
+                grad_bias.append(grad_pre[1:, 0].sum((0, 1)))
+            else:
+                grad_w_x.append(flat(hs[:, k - 1], hidden).t() @ flat(grad_pre[:, k], four))
+                grad_bias.append(grad_pre[:, k].sum((0, 1)))
+        grad_h0 = torch.stack([grad_pre[0, k] @ w_h_t[k] for k in range(layers)])
+        grad_c0 = torch.stack(grad_c)
+        grad_first = grad_pre[0, 0].sum(0)
+        return None, grad_h0, grad_c0, grad_first, *grad_w_x, *grad_w_h, *grad_bias
 
 
 def _factory(cell: str):
