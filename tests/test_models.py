@@ -101,6 +101,21 @@ def test_hand_written_lstm_decoder_backward_passes_gradcheck(layers, length):
     assert torch.autograd.gradcheck(lambda *a: _LSTMDecoder.apply(length, *a), (h0, c0, first, *params))
 
 
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("length", [1, 4])
+def test_hand_written_gru_decoder_backward_passes_gradcheck(layers, length):
+    from reconad.models.recurrent import _GRUDecoder
+
+    generator = torch.Generator().manual_seed(layers * 10 + length)
+
+    def rand(*shape):
+        return torch.randn(*shape, generator=generator, dtype=torch.double, requires_grad=True)
+
+    h0, first = rand(layers, 3, 5), rand(15)
+    params = [rand(5, 15) for _ in range(2 * layers)] + [rand(15) for _ in range(2 * layers)]
+    assert torch.autograd.gradcheck(lambda *a: _GRUDecoder.apply(length, *a), (h0, first, *params))
+
+
 def test_epoch_order_is_a_shuffling_dataloaders_order():
     """reconad's batches are the ones a plain PyTorch loop with a shuffling DataLoader would see."""
     from torch.utils.data import DataLoader
