@@ -157,10 +157,10 @@ def markdown(payload: dict) -> str:
     rows = [[r["cell"], f"{r['median_reference_s']:.1f}", f"{r['median_ours_s']:.1f}", f"{r['median_ratio']:.2f}x",
              f"{r['max_loss_diff']:.1e}"] for r in payload["training"]]
     lines.append(markdown_table(["cell", "reference s", "reconad s", "speed-up", "max |loss difference|"], rows))
-    lines += ["`rnn` runs the decoder loop as one `torch.autograd.Function` with a hand-written backward pass "
-              "(gradients checked against finite differences and against autograd on the reference); `lstm` and "
-              "`gru` use fused cell steps under autograd. Loss curves differ at rounding level: a folded matrix "
-              "product order, amplified over hundreds of Adam steps; one forward/backward agrees within 1e-4.", ""]
+    lines += ["Each cell's decoder loop is one `torch.autograd.Function` with a hand-written backward pass "
+              "(gradients checked with `gradcheck` and against autograd on the reference). Loss curves differ at "
+              "rounding level: a folded matrix product order, amplified over hundreds of Adam steps; one "
+              "forward/backward agrees within 1e-4.", ""]
     s = payload["scaling"]
     lines += ["## 2. Bounded-memory scoring", "",
               f"`anomaly_score` on {s['steps']:,} x {s['features']} steps with the default model (dense, window "
