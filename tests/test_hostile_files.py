@@ -280,7 +280,7 @@ def test_the_good_image_file_loads_with_its_codes(good_image_bytes, tmp_path):
     path = tmp_path / "model.reconad"
     path.write_bytes(good_image_bytes)
     det = reconad.load(path)
-    assert det.memory_.shape == (54, 16) and det.score_stats_ is not None
+    assert det.memory_.shape == (54, 64) and det.score_stats_ is not None
 
 
 def test_image_files_from_before_the_density_load_as_plain_mse(tmp_path):

@@ -654,16 +654,18 @@ class ImageDetector(_Detector):
     ``error``, plus, with ``density="knn"``, how far its latent code lies from the training images' codes:
 
     - ``error="cosine"`` (default): the cosine distance between the image and its reconstruction, both blurred by
-      a one-pixel Gaussian: the shape the model could not reproduce, whatever the amount of ink;
+      a Gaussian (one pixel at 28x28, scaled with the image): the shape the model could not reproduce, whatever
+      the amount of ink;
       ``"blur"``: the blurred absolute error, squared; ``"mse"``: the mean squared error (the course's).
     - ``density="knn"`` (default): the mean cosine distance of the image's code to its 5 nearest training codes.
       The two terms are standardised on held-out normal images and added. ``None``: the error alone.
     - ``transforms="rotate"`` trains the model to *restore* images shown turned by a random quarter turn and
       scores the mean error of restoring every turn (see ``reconad.imaging``); ``None`` (default) reconstructs.
 
-    The defaults (``model="deep-lrelu"``: 784 -> 512 -> 256 -> 16 with a linear code, 20 epochs in batches of 64)
-    were chosen on a split of MNIST's *training* images and checked on scikit-learn's 8x8 digits; the README
-    has the ablation. ``error_map`` gives the error per pixel (its mean is the error term of the score).
+    The defaults (``model="deep-lrelu"``: 784 -> 512 -> 256 -> 64 with a linear code, 20 epochs in batches of 64)
+    were chosen on a split of MNIST's *training* images, scikit-learn's 8x8 digits and synthetic shapes
+    (``benchmarks/image_design.py``); the README has the ablation. ``error_map`` gives the error per pixel (its
+    mean is the error term of the score).
 
     The label-free threshold is fitted on the scores of a random ``calibration_split`` fraction of the
     training images, which the model does not train on (the same images standardise the two score terms). With
@@ -902,7 +904,7 @@ class ImageDetector(_Detector):
         """The error of every pixel ``(N, C, H, W)``; its per-image mean is the error term of the score.
 
         ``error="mse"``: the squared reconstruction error; ``"blur"``: the absolute error smoothed by a Gaussian
-        of one pixel, squared; ``"cosine"``: the blurred images' cosine distance, spread over the pixels. With
+        (one pixel at 28x28), squared; ``"cosine"``: the blurred images' cosine distance, spread over the pixels. With
         ``transforms="rotate"`` the image is restored from each of its turns and the maps (all upright) are
         averaged.
         """

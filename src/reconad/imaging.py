@@ -1,11 +1,11 @@
 """What makes a reconstruction a sharper image detector: error measures, latent density, restoration training.
 
 **Cosine error.** ``error="cosine"`` (the default) compares the image and its reconstruction, both blurred by a
-Gaussian of one pixel, by their cosine distance ``1 - cos(blur(x), blur(x_hat))``: it ignores how much ink an
-image has (a faint digit and a bold one reconstructed as faithfully count the same) and forgives a stroke a
-little aside, so what is left is the *shape* the model could not reproduce. Its error map is
-``P * (u - v)**2 / 2`` with ``u``, ``v`` the two blurred images scaled to unit length and ``P`` the number of
-pixels, so the map's mean is the distance.
+Gaussian (one pixel at 28x28: ``BLUR_SIGMA`` of the shorter side), by their cosine distance
+``1 - cos(blur(x), blur(x_hat))``: it ignores how much ink an image has (a faint digit and a bold one
+reconstructed as faithfully count the same) and forgives a stroke a little aside, so what is left is the *shape*
+the model could not reproduce. Its error map is ``P * (u - v)**2 / 2`` with ``u``, ``v`` the two blurred images
+scaled to unit length and ``P`` the number of pixels, so the map's mean is the distance.
 
 **Latent density.** An anomaly may be reconstructed well enough and still be encoded where no normal image is.
 ``density="knn"`` keeps the codes of the training images and measures, for a new image, the mean cosine
@@ -22,7 +22,7 @@ rotations.
 
 **Blurred error.** The mean squared error adds up pixel errors wherever they are, so many small scattered errors
 (a stroke a little thicker, a little aside) weigh as much as one missing or extra part of the shape.
-``error="blur"`` smooths the absolute error map with a Gaussian of one pixel before squaring: errors that cluster
+``error="blur"`` smooths the absolute error map with the same Gaussian before squaring: errors that cluster
 reinforce each other and scattered ones fade.
 """
 
@@ -34,7 +34,7 @@ import torch.nn.functional as F
 TRANSFORMS = ("rotate", None)
 ERRORS = ("cosine", "blur", "mse")
 DENSITIES = ("knn", None)
-BLUR_SIGMA = 1.0  # pixels
+BLUR_SIGMA = 1 / 28  # of the image's shorter side: one pixel at MNIST's 28x28
 KNN_K = 5  # neighbours of the latent density
 
 
@@ -70,9 +70,11 @@ def _gaussian_kernel(sigma: float, device, dtype) -> torch.Tensor:
     return kernel / kernel.sum()
 
 
-def blur(x: torch.Tensor, sigma: float = BLUR_SIGMA) -> torch.Tensor:
-    """Each channel of images ``(B, C, H, W)`` smoothed by a Gaussian of ``sigma`` pixels (borders replicated)."""
+def blur(x: torch.Tensor, sigma: float | None = None) -> torch.Tensor:
+    """Each channel of images ``(B, C, H, W)`` smoothed by a Gaussian of ``sigma`` pixels (borders replicated);
+    by default ``BLUR_SIGMA`` of the shorter side: one pixel at 28x28, a third of one at 8x8, two at 56x56."""
     batch, channels, height, width = x.shape
+    sigma = BLUR_SIGMA * min(height, width) if sigma is None else sigma
     kernel = _gaussian_kernel(sigma, x.device, x.dtype)
     radius = len(kernel) // 2
     flat = x.reshape(batch * channels, 1, height, width)

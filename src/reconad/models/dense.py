@@ -136,10 +136,10 @@ def deep(in_channels: int, height: int, width: int, latent_dim: int | None = Non
 @register("deep-lrelu", kind="image")
 def deep_lrelu(in_channels: int, height: int, width: int, latent_dim: int | None = None,
                hidden_size: int | None = None, num_layers: int | None = None) -> LinearCodeMLPAutoencoder:
-    """Deep image auto-encoder, LeakyReLU and a linear code: pixels -> 512 -> 256 -> 16 (ImageDetector's default)."""
+    """Deep image auto-encoder, LeakyReLU and a linear code: pixels -> 512 -> 256 -> 64 (ImageDetector's default)."""
     num_layers = 3 if num_layers is None else num_layers
     if num_layers < 1:
         raise ValueError(f"num_layers must be at least 1, got {num_layers}")
-    latent_dim = latent_dim or 16
+    latent_dim = latent_dim or 64
     return LinearCodeMLPAutoencoder(in_channels, height, width, latent_dim,
                                     _halving_widths(hidden_size or 512, latent_dim, num_layers - 1))
