@@ -1,7 +1,8 @@
 """The slides' MLP through the public API only: the ``mnist-slides`` preset, defaults for everything else.
 
     ImageDetector.from_preset("mnist-slides", random_state=s).fit(normal_train)
-    # = ImageDetector(model="mlp", latent_dim=64, transforms=None, error="mse", epochs=5, batch_size=32, lr=1e-3)
+    # = ImageDetector(model="mlp", latent_dim=64, transforms=None, error="mse", density=None, epochs=5,
+    #                 batch_size=32, lr=1e-3)
 
 then ``anomaly_score`` on the slides' test half (MNIST test split filtered to normal + anomaly digit 0, first
 half), seeds 0-2, last epoch (no validation data). Unlike ``reconad experiment mnist-course`` this keeps the

@@ -33,8 +33,8 @@ SETTINGS = [((1, 2, 3, 4, 5), "mlp", 64), ((1, 2), "deep", 4)]
 
 def reconad_run(train, test, model, latent, seed) -> float:
     detector = ImageDetector(model, latent_dim=latent, num_layers=4 if model == "deep" else None, epochs=5,
-                             transforms=None, error="mse", calibration_split=0, random_state=seed, device="cpu",
-                             verbose=False)
+                             transforms=None, error="mse", density=None, calibration_split=0, random_state=seed,
+                             device="cpu", verbose=False)
     return roc_auc(test[1], detector.fit(train).anomaly_score(test[0]))
 
 

@@ -88,8 +88,8 @@ def test_preset_is_the_notebook_configuration():
         SeriesDetector.from_preset("nope")
     with pytest.raises(InputError, match="is for ImageDetector, not SeriesDetector"):
         SeriesDetector.from_preset("mnist-slides")
-    slides = reconad.ImageDetector(model="mlp", latent_dim=64, transforms=None, error="mse", epochs=5, batch_size=32,
-                                   lr=1e-3, random_state=5)
+    slides = reconad.ImageDetector(model="mlp", latent_dim=64, transforms=None, error="mse", density=None, epochs=5,
+                                   batch_size=32, lr=1e-3, random_state=5)
     assert reconad.ImageDetector.from_preset("mnist-slides", random_state=5).get_params() == slides.get_params()
 
 

@@ -109,6 +109,7 @@ def _course_run(data, normal, model, latent_dim, seed, epochs, batch_size, lr, v
         checkpoint="best",
         transforms=None,  # the slides' plain auto-encoders: reconstruct, score the mean squared error
         error="mse",
+        density=None,
         calibration_split=0,  # the slides train on every normal training image
         random_state=seed,
         device="cpu",
@@ -357,8 +358,8 @@ def mnist_oneclass(
             train = data.train_images[data.train_labels == digit]
             labels = (data.test_labels != digit).astype(np.int8)
             detector = ImageDetector(model, latent_dim=latent, num_layers=DEEP_LAYERS if model == "deep" else None,
-                                     transforms=None, error="mse", epochs=epochs, batch_size=batch_size, lr=lr,
-                                     calibration_split=0, random_state=seed, device="cpu", verbose=False)
+                                     transforms=None, error="mse", density=None, epochs=epochs, batch_size=batch_size,
+                                     lr=lr, calibration_split=0, random_state=seed, device="cpu", verbose=False)
             started = time.perf_counter()
             detector.fit(train)
             seconds = time.perf_counter() - started
@@ -416,7 +417,7 @@ def image_demo(out_dir: Path, verbose: bool = False) -> dict:
     normal_digit = 1
     train = images[train_idx][labels[train_idx] == normal_digit]
     test, y_test = images[test_idx], (labels[test_idx] != normal_digit).astype(np.int8)
-    detector = ImageDetector("conv", latent_dim=8, transforms=None, error="mse", epochs=60, batch_size=16,
+    detector = ImageDetector("conv", latent_dim=8, transforms=None, error="mse", density=None, epochs=60, batch_size=16,
                              calibration_split=0.2, random_state=0, device="cpu", verbose=verbose)
     started = time.perf_counter()
     with _threads(1):  # tiny batches: one thread is fastest, and much faster on a busy machine

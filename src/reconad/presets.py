@@ -32,7 +32,8 @@ PRESETS: dict[str, tuple[str, dict]] = {
     # by the mean squared error, 5 epochs of Adam 1e-3 in batches of 32.
     "mnist-slides": (
         "ImageDetector",
-        dict(model="mlp", latent_dim=64, transforms=None, error="mse", epochs=5, batch_size=32, lr=1e-3),
+        dict(model="mlp", latent_dim=64, transforms=None, error="mse", density=None, epochs=5, batch_size=32,
+             lr=1e-3),
     ),
 }
 
