@@ -70,50 +70,24 @@ def test_fused_autoregressive_decoder_equals_the_per_step_reference(cell, num_la
         torch.testing.assert_close(g_fused, g_ref, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("layers", [1, 2, 3])
 @pytest.mark.parametrize("length", [1, 4])
-def test_hand_written_rnn_decoder_backward_passes_gradcheck(layers, length):
-    """The tanh decoder's hand-written BPTT against finite differences, in double precision."""
-    from reconad.models.recurrent import _TanhDecoder
+def test_hand_written_decoder_backward_passes_gradcheck(cell, layers, length):
+    """Each cell's hand-written BPTT against finite differences, in double precision."""
+    from reconad.models.recurrent import _GRUDecoder, _LSTMDecoder, _TanhDecoder
 
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
     generator = torch.Generator().manual_seed(layers * 10 + length)
 
     def rand(*shape):
         return torch.randn(*shape, generator=generator, dtype=torch.double, requires_grad=True)
 
-    h0, first = rand(layers, 3, 5), rand(5)
-    params = [rand(5, 5) for _ in range(2 * layers)] + [rand(5) for _ in range(layers)]
-    assert torch.autograd.gradcheck(lambda *a: _TanhDecoder.apply(length, *a), (h0, first, *params))
-
-
-@pytest.mark.parametrize("layers", [1, 2])
-@pytest.mark.parametrize("length", [1, 4])
-def test_hand_written_lstm_decoder_backward_passes_gradcheck(layers, length):
-    from reconad.models.recurrent import _LSTMDecoder
-
-    generator = torch.Generator().manual_seed(layers * 10 + length)
-
-    def rand(*shape):
-        return torch.randn(*shape, generator=generator, dtype=torch.double, requires_grad=True)
-
-    h0, c0, first = rand(layers, 3, 5), rand(layers, 3, 5), rand(20)
-    params = [rand(5, 20) for _ in range(2 * layers)] + [rand(20) for _ in range(layers)]
-    assert torch.autograd.gradcheck(lambda *a: _LSTMDecoder.apply(length, *a), (h0, c0, first, *params))
-
-
-@pytest.mark.parametrize("layers", [1, 2])
-@pytest.mark.parametrize("length", [1, 4])
-def test_hand_written_gru_decoder_backward_passes_gradcheck(layers, length):
-    from reconad.models.recurrent import _GRUDecoder
-
-    generator = torch.Generator().manual_seed(layers * 10 + length)
-
-    def rand(*shape):
-        return torch.randn(*shape, generator=generator, dtype=torch.double, requires_grad=True)
-
-    h0, first = rand(layers, 3, 5), rand(15)
-    params = [rand(5, 15) for _ in range(2 * layers)] + [rand(15) for _ in range(2 * layers)]
-    assert torch.autograd.gradcheck(lambda *a: _GRUDecoder.apply(length, *a), (h0, first, *params))
+    states = [rand(layers, 3, 5) for _ in range(2 if cell == "lstm" else 1)]  # h0 (and c0)
+    biases = 2 * layers if cell == "gru" else layers  # the GRU keeps input and recurrent biases apart
+    params = [rand(5, 5 * gates) for _ in range(2 * layers)] + [rand(5 * gates) for _ in range(biases)]
+    function = {"rnn": _TanhDecoder, "lstm": _LSTMDecoder, "gru": _GRUDecoder}[cell]
+    assert torch.autograd.gradcheck(lambda *a: function.apply(length, *a), (*states, rand(5 * gates), *params))
 
 
 def test_epoch_order_is_a_shuffling_dataloaders_order():

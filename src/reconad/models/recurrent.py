@@ -110,6 +110,45 @@ class RecurrentAutoencoder(nn.Module):
         return head(tops)  # (B, W, H) -> (B, W, D)
 
 
+def _input_part(t: int, k: int, hs, w_x, bias, first, batch: int) -> torch.Tensor:
+    """Layer ``k``'s pre-activation from its input at step ``t`` ``(B, G)``: the layer below's new state, for
+    layer 0 the previous step's top state (the fed-back output), and ``first`` at step 0 (a zero input)."""
+    if k > 0:
+        return torch.addmm(bias[k], hs[t, k - 1], w_x[k])
+    if t > 0:
+        return torch.addmm(bias[0], hs[t - 1, -1], w_x[0])
+    return first.expand(batch, -1)
+
+
+def _state_grad(t: int, k: int, grad_tops, grad_in, w_x_t) -> torch.Tensor:
+    """d loss / d h[t, k] through what read the state as *input*: the layer above at step t, or for the top
+    layer the output and the next step's layer 0 (``grad_in``: d loss / d input pre-activations)."""
+    length, layers = grad_in.shape[:2]
+    if k < layers - 1:
+        return grad_in[t, k + 1] @ w_x_t[k + 1]
+    if t + 1 < length:
+        return torch.addmm(grad_tops[t], grad_in[t + 1, 0], w_x_t[0])
+    return grad_tops[t]
+
+
+def _weight_grads(h0, hs, grad_in, grad_rec):
+    """Gradients of every layer's ``w_x``, ``w_h``, input bias and recurrent bias, one product over all steps.
+
+    ``grad_in`` / ``grad_rec``: d loss / d the input / recurrent pre-activations ``(W, L, B, G)`` (the same
+    tensor for RNN and LSTM). Layer 0's input weights and bias saw a real input from step 1 on only.
+    """
+    hidden, width = hs.shape[-1], grad_in.shape[-1]
+    grad_w_x, grad_w_h, grad_b_x, grad_b_h = [], [], [], []
+    for k in range(hs.shape[1]):
+        previous = torch.cat([h0[k : k + 1], hs[:-1, k]])  # the state each step started from, (W, B, H)
+        grad_w_h.append(previous.reshape(-1, hidden).t() @ grad_rec[:, k].reshape(-1, width))
+        grad_b_h.append(grad_rec[:, k].sum((0, 1)))
+        inputs, grads = (hs[:-1, -1], grad_in[1:, 0]) if k == 0 else (hs[:, k - 1], grad_in[:, k])
+        grad_w_x.append(inputs.reshape(-1, hidden).t() @ grads.reshape(-1, width))
+        grad_b_x.append(grads.sum((0, 1)))
+    return grad_w_x, grad_w_h, grad_b_x, grad_b_h
+
+
 class _TanhDecoder(torch.autograd.Function):
     """The autoregressive tanh-RNN decoder's loop with a hand-written backward pass (truncated nowhere: full BPTT).
 
@@ -128,12 +167,7 @@ class _TanhDecoder(torch.autograd.Function):
         hs = h0.new_empty(length, layers, batch, hidden)  # every state, (W, L, B, H)
         for t in range(length):
             for k in range(layers):
-                if k > 0:
-                    pre = torch.addmm(bias[k], hs[t, k - 1], w_x[k])
-                elif t > 0:
-                    pre = torch.addmm(bias[0], hs[t - 1, -1], w_x[0])
-                else:
-                    pre = first.expand(batch, hidden)
+                pre = _input_part(t, k, hs, w_x, bias, first, batch)
                 torch.tanh(torch.addmm(pre, hs[t - 1, k] if t else h0[k], w_h[k]), out=hs[t, k])
         ctx.save_for_backward(h0, hs, *w_x, *w_h)
         return hs[:, -1].transpose(0, 1).contiguous()  # (B, W, H)
@@ -149,29 +183,12 @@ class _TanhDecoder(torch.autograd.Function):
         grad_tops = grad_tops.transpose(0, 1)  # (W, B, H)
         for t in reversed(range(length)):
             for k in reversed(range(layers)):
-                if k == layers - 1:
-                    g = grad_tops[t]
-                    if t + 1 < length:  # the next step's layer 0 read this state as its input
-                        g = torch.addmm(g, grad_pre[t + 1, 0], w_x_t[0])
-                else:
-                    g = grad_pre[t, k + 1] @ w_x_t[k + 1]
+                g = _state_grad(t, k, grad_tops, grad_pre, w_x_t)
                 if t + 1 < length:
                     g = torch.addmm(g, grad_pre[t + 1, k], w_h_t[k])
                 torch.mul(g, derivative[t, k], out=grad_pre[t, k])
 
-        def flat(x):
-            return x.reshape(-1, hidden)
-
-        grad_w_x, grad_w_h, grad_bias = [], [], []
-        for k in range(layers):
-            previous = torch.cat([h0[k : k + 1], hs[:-1, k]])  # the state each step started from, (W, B, H)
-            grad_w_h.append(flat(previous).t() @ flat(grad_pre[:, k]))
-            if k == 0:
-                grad_w_x.append(flat(hs[:-1, -1]).t() @ flat(grad_pre[1:, 0]))
-                grad_bias.append(grad_pre[1:, 0].sum((0, 1)))
-            else:
-                grad_w_x.append(flat(hs[:, k - 1]).t() @ flat(grad_pre[:, k]))
-                grad_bias.append(grad_pre[:, k].sum((0, 1)))
+        grad_w_x, grad_w_h, grad_bias, _ = _weight_grads(h0, hs, grad_pre, grad_pre)
         grad_h0 = torch.stack([grad_pre[0, k] @ w_h_t[k] for k in range(layers)])
         grad_first = grad_pre[0, 0].sum(0)
         return None, grad_h0, grad_first, *grad_w_x, *grad_w_h, *grad_bias
@@ -193,12 +210,7 @@ class _LSTMDecoder(torch.autograd.Function):
         gates = h0.new_empty(length, layers, batch, 4 * hidden)  # activated: sigmoid i, f, o and tanh g
         for t in range(length):
             for k in range(layers):
-                if k > 0:
-                    pre = torch.addmm(bias[k], hs[t, k - 1], w_x[k])
-                elif t > 0:
-                    pre = torch.addmm(bias[0], hs[t - 1, -1], w_x[0])
-                else:
-                    pre = first.expand(batch, 4 * hidden)
+                pre = _input_part(t, k, hs, w_x, bias, first, batch)
                 pre = torch.addmm(pre, hs[t - 1, k] if t else h0[k], w_h[k])  # (B, 4H)
                 act = gates[t, k]
                 torch.sigmoid(pre, out=act)
@@ -221,12 +233,7 @@ class _LSTMDecoder(torch.autograd.Function):
         grad_tops = grad_tops.transpose(0, 1)  # (W, B, H)
         for t in reversed(range(length)):
             for k in reversed(range(layers)):
-                if k == layers - 1:
-                    g_h = grad_tops[t]
-                    if t + 1 < length:  # the next step's layer 0 read this state as its input
-                        g_h = torch.addmm(g_h, grad_pre[t + 1, 0], w_x_t[0])
-                else:
-                    g_h = grad_pre[t, k + 1] @ w_x_t[k + 1]
+                g_h = _state_grad(t, k, grad_tops, grad_pre, w_x_t)
                 if t + 1 < length:
                     g_h = torch.addmm(g_h, grad_pre[t + 1, k], w_h_t[k])
                 i, f, g, o = gates[t, k].chunk(4, 1)
@@ -239,20 +246,7 @@ class _LSTMDecoder(torch.autograd.Function):
                 torch.mul(g_h * tanh_c[t, k], o * (1 - o), out=d_o)
                 grad_c[k] = g_c * f
 
-        def flat(x, width):
-            return x.reshape(-1, width)
-
-        grad_w_x, grad_w_h, grad_bias = [], [], []
-        four = 4 * hidden
-        for k in range(layers):
-            previous = torch.cat([h0[k : k + 1], hs[:-1, k]])  # (W, B, H)
-            grad_w_h.append(flat(previous, hidden).t() @ flat(grad_pre[:, k], four))
-            if k == 0:
-                grad_w_x.append(flat(hs[:-1, -1], hidden).t() @ flat(grad_pre[1:, 0], four))
-                grad_bias.append(grad_pre[1:, 0].sum((0, 1)))
-            else:
-                grad_w_x.append(flat(hs[:, k - 1], hidden).t() @ flat(grad_pre[:, k], four))
-                grad_bias.append(grad_pre[:, k].sum((0, 1)))
+        grad_w_x, grad_w_h, grad_bias, _ = _weight_grads(h0, hs, grad_pre, grad_pre)
         grad_h0 = torch.stack([grad_pre[0, k] @ w_h_t[k] for k in range(layers)])
         grad_c0 = torch.stack(grad_c)
         grad_first = grad_pre[0, 0].sum(0)
@@ -277,12 +271,7 @@ class _GRUDecoder(torch.autograd.Function):
         hn = h0.new_empty(length, layers, batch, hidden)  # W_hn h + b_hn, which the reset gate scales
         for t in range(length):
             for k in range(layers):
-                if k > 0:
-                    gx = torch.addmm(b_x[k], hs[t, k - 1], w_x[k])
-                elif t > 0:
-                    gx = torch.addmm(b_x[0], hs[t - 1, -1], w_x[0])
-                else:
-                    gx = first.expand(batch, 3 * hidden)
+                gx = _input_part(t, k, hs, w_x, b_x, first, batch)
                 h_prev = hs[t - 1, k] if t else h0[k]
                 gh = torch.addmm(b_h[k], h_prev, w_h[k])  # (B, 3H)
                 act = rzn[t, k]
@@ -307,12 +296,7 @@ class _GRUDecoder(torch.autograd.Function):
         grad_tops = grad_tops.transpose(0, 1)  # (W, B, H)
         for t in reversed(range(length)):
             for k in reversed(range(layers)):
-                if k == layers - 1:
-                    g = grad_tops[t]
-                    if t + 1 < length:  # the next step's layer 0 read this state as its input
-                        g = torch.addmm(g, grad_x[t + 1, 0], w_x_t[0])
-                else:
-                    g = grad_x[t, k + 1] @ w_x_t[k + 1]
+                g = _state_grad(t, k, grad_tops, grad_x, w_x_t)
                 if t + 1 < length:
                     g = torch.addmm(g + carry[k], grad_h[t + 1, k], w_h_t[k])
                 r, z, n = rzn[t, k].chunk(3, 1)
@@ -328,21 +312,7 @@ class _GRUDecoder(torch.autograd.Function):
                 torch.mul(d_n, r, out=gh_n)
                 carry[k] = g * z
 
-        def flat(x, width):
-            return x.reshape(-1, width)
-
-        three = 3 * hidden
-        grad_w_x, grad_w_h, grad_b_x, grad_b_h = [], [], [], []
-        for k in range(layers):
-            previous = torch.cat([h0[k : k + 1], hs[:-1, k]])  # (W, B, H)
-            grad_w_h.append(flat(previous, hidden).t() @ flat(grad_h[:, k], three))
-            grad_b_h.append(grad_h[:, k].sum((0, 1)))
-            if k == 0:
-                grad_w_x.append(flat(hs[:-1, -1], hidden).t() @ flat(grad_x[1:, 0], three))
-                grad_b_x.append(grad_x[1:, 0].sum((0, 1)))
-            else:
-                grad_w_x.append(flat(hs[:, k - 1], hidden).t() @ flat(grad_x[:, k], three))
-                grad_b_x.append(grad_x[:, k].sum((0, 1)))
+        grad_w_x, grad_w_h, grad_b_x, grad_b_h = _weight_grads(h0, hs, grad_x, grad_h)
         grad_h0 = torch.stack([torch.addmm(carry[k], grad_h[0, k], w_h_t[k]) for k in range(layers)])
         grad_first = grad_x[0, 0].sum(0)
         return None, grad_h0, grad_first, *grad_w_x, *grad_w_h, *grad_b_x, *grad_b_h
