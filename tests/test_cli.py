@@ -187,6 +187,17 @@ def test_nan_interpolate_and_rows(fitted, capsys, tmp_path):
     assert reconad.load(tmp_path / "m.reconad").feature_names_in_ == ["a", "b"]
 
 
+def test_fit_spread_option_reaches_the_saved_detector(capsys, tmp_path):
+    synthetic_frame(200).to_csv(tmp_path / "in.csv", index=False)
+    code, _, err = call(capsys, "fit", tmp_path / "in.csv", "--out", tmp_path / "m.reconad", "--columns", "a,b",
+                        "--spread", "3", *FAST)
+    assert code == 0, err
+    det = reconad.load(tmp_path / "m.reconad")
+    assert det.spread == 3
+    code, _, err = call(capsys, "fit", tmp_path / "in.csv", "--out", tmp_path / "bad.reconad", "--spread", "-2", *FAST)
+    assert code == 2 and "spread must be an integer >= 0" in err and not (tmp_path / "bad.reconad").exists()
+
+
 @pytest.mark.parametrize("case", ["missing file", "non-numeric column", "nan", "empty file", "header only",
                                   "unwritable output", "output is a folder", "bad rows", "series option on images",
                                   "image option on a table", "too short for a window"])

@@ -64,6 +64,7 @@ def _read(out):
         dict(model="gru", score_stride=3, smooth=5),  # overlap everywhere, smoothing reaches across partitions
         dict(model="lstm", fold="max", smooth=4),  # even smoothing window, max fold
         dict(model="conv1d", score_stride=7),  # the tail window is not on the stride grid
+        dict(model="dense", smooth=3, spread=4),  # the spread reaches 12 steps across partitions
     ],
 )
 def test_two_workers_give_exactly_the_one_process_scores(params, cluster, train, tmp_path):
@@ -113,8 +114,9 @@ def test_partitions_are_read_in_natural_name_order(tmp_path):
     assert [p.start for p in parts] == [0, 1, 3]
 
 
-def test_score_range_matches_anomaly_score_on_random_slices(train):
-    det = SeriesDetector(model="gru", score_stride=3, smooth=4, **FAST).fit(train)
+@pytest.mark.parametrize("spread", [0, 3])
+def test_score_range_matches_anomaly_score_on_random_slices(train, spread):
+    det = SeriesDetector(model="gru", score_stride=3, smooth=4, spread=spread, **FAST).fit(train)
     x = _series(3007)[:, 0]
     full = det.anomaly_score(x)
     rng = np.random.default_rng(0)

@@ -13,11 +13,12 @@ WINDOW = 12
 RNG = np.random.default_rng(7)
 SERIES = RNG.normal(size=(400, 3)).astype(np.float32)
 SERIES[250:262] += 4.0  # an anomaly, so the scores are not all alike
-CONFIGS = {  # (score_stride, fold, smooth): every-window, strided with a tail window, max fold, no smoothing
-    "every-step": (1, "mean", None),
-    "strided": (5, "mean", 4),
-    "max": (3, "max", 3),
-    "raw": (1, "mean", 1),
+CONFIGS = {  # (score_stride, fold, smooth, spread): every-window, strided + tail window, max fold, raw, spread
+    "every-step": (1, "mean", None, 0),
+    "strided": (5, "mean", 4, 0),
+    "max": (3, "max", 3, 0),
+    "raw": (1, "mean", 1, 0),
+    "spread": (2, "mean", 3, 2),
 }
 
 
@@ -25,10 +26,10 @@ CONFIGS = {  # (score_stride, fold, smooth): every-window, strided with a tail w
 def detectors():
     return {
         name: reconad.SeriesDetector(
-            window=WINDOW, stride=4, score_stride=stride, fold=fold, smooth=smooth, epochs=2, verbose=False,
-            random_state=0,
+            window=WINDOW, stride=4, score_stride=stride, fold=fold, smooth=smooth, spread=spread, epochs=2,
+            verbose=False, random_state=0,
         ).fit(SERIES[:150])
-        for name, (stride, fold, smooth) in CONFIGS.items()
+        for name, (stride, fold, smooth, spread) in CONFIGS.items()
     }
 
 
@@ -63,15 +64,15 @@ def test_streamed_scores_equal_batch_scores_for_any_chunking(detectors, name, le
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_scores_lag_by_at_most_a_window_plus_the_smoothing_reach(detectors, name):
     det = detectors[name]
-    stride, _, _ = CONFIGS[name]
-    reach = det._smooth - 1 - det._smooth // 2
+    stride = CONFIGS[name][0]
+    left, reach = det._reach  # the smoothing's and the spread's reach
     scorer = det.stream()
     for n in range(1, 120):
         scorer.update(SERIES[150 + n - 1 : 150 + n])
         lag = WINDOW + reach + (0 if stride == 1 else 1)
         assert scorer.n_scored >= n - lag, (n, scorer.n_scored)
         assert len(scorer._rows) <= WINDOW + stride  # bounded memory: only rows a window will still read
-        assert len(scorer._acc) <= WINDOW + stride + det._smooth + 1
+        assert len(scorer._acc) <= WINDOW + stride + left + reach + 2
 
 
 def test_one_step_at_a_time_and_dataframes(detectors):

@@ -88,9 +88,13 @@ class _Baseline:
         return self.threshold_.predict(self.anomaly_score(x))
 
 
-def make_detector(name: str, epochs: int | None = None):
-    """A fresh detector by benchmark name: reconad's defaults (``epochs`` only to shorten tests) or a baseline."""
-    reference = SeriesDetector(random_state=0, verbose=False)
+def make_detector(name: str, epochs: int | None = None, params: dict | None = None):
+    """A fresh detector by benchmark name: reconad's defaults (``epochs`` only to shorten tests) or a baseline.
+
+    ``params`` overrides reconad's defaults (for trade-off studies such as ``benchmarks/spread.py``; the
+    benchmark tables use none).
+    """
+    reference = SeriesDetector(random_state=0, verbose=False, **(params or {}))
     if epochs is not None:
         reference.set_params(epochs=epochs)
     if name == "reconad":
@@ -100,10 +104,12 @@ def make_detector(name: str, epochs: int | None = None):
     raise ValueError(f"unknown benchmark detector {name!r}; choose from {DETECTORS}")
 
 
-def _run(name: str, train: np.ndarray, whole: np.ndarray, epochs: int | None) -> tuple[np.ndarray, float, float]:
+def _run(
+    name: str, train: np.ndarray, whole: np.ndarray, epochs: int | None, params: dict | None = None
+) -> tuple[np.ndarray, float, float]:
     """Fit on ``train``, score ``whole``: (scores, threshold, seconds)."""
     began = time.perf_counter()
-    detector = make_detector(name, epochs).fit(train)
+    detector = make_detector(name, epochs, params).fit(train)
     scores = detector.anomaly_score(whole)
     return scores, float(detector.threshold_.value_), time.perf_counter() - began
 
@@ -152,6 +158,7 @@ def bench_nab(
     detectors: Sequence[str] = DETECTORS,
     epochs: int | None = None,
     progress: Callable[[str], None] | None = None,
+    params: dict | None = None,
 ) -> dict:
     """The NAB protocol for every series (or ``names``); returns ``{"per_series": [...], "summary": {...}}``."""
     windows = read_windows(root)
@@ -163,7 +170,7 @@ def bench_nab(
         if not test_labels.any():
             continue  # the protocol's mean is over series with an anomalous row after the training part
         for detector in detectors:
-            scores, threshold, seconds = _run(detector, series.values[:n_train], series.values, epochs)
+            scores, threshold, seconds = _run(detector, series.values[:n_train], series.values, epochs, params)
             row = {"series": name, "detector": detector, "rows": len(series.values), "train_rows": n_train}
             row.update(_evaluate(test_labels, scores[n_train:], threshold))
             row["seconds"] = seconds
@@ -185,6 +192,7 @@ def bench_skab(
     detectors: Sequence[str] = DETECTORS,
     epochs: int | None = None,
     progress: Callable[[str], None] | None = None,
+    params: dict | None = None,
 ) -> dict:
     """The SKAB protocol for every labelled file (or ``names``); pooled and per-file results."""
     rows = []
@@ -192,7 +200,7 @@ def bench_skab(
         recording = load_skab_file(name, root)
         x = recording.features.to_numpy(dtype=np.float32)
         for detector in detectors:
-            scores, threshold, seconds = _run(detector, x[:TRAIN_ROWS], x, epochs)
+            scores, threshold, seconds = _run(detector, x[:TRAIN_ROWS], x, epochs, params)
             row = {"file": name, "detector": detector, "rows": len(x), "train_rows": TRAIN_ROWS}
             row.update(_evaluate(recording.labels[TRAIN_ROWS:], scores[TRAIN_ROWS:], threshold))
             row["seconds"] = seconds

@@ -7,7 +7,8 @@ model meets the windows in other batches, see :class:`StreamScorer`).
 
 A step's score is final once no window that will still come can cover it, and its smoothing neighbours are
 final too: the scores lag the newest row by ``window_ + smooth // 2`` steps with ``score_stride=1`` (one
-step more with a larger stride, whose last window depends on where the series ends). Memory stays bounded
+step more with a larger stride, whose last window depends on where the series ends), plus ``3 * spread`` with
+a ``spread``. Memory stays bounded
 by a window of rows and a window of sums, however long the stream.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 
 from reconad.data.windows import WindowFolder
-from reconad.detector import centred_moving_average
 from reconad.errors import InputError
 
 
@@ -39,7 +39,7 @@ class StreamScorer:
         self.window = detector.window_
         self.stride = detector._score_stride
         self.smooth = detector._smooth
-        self._left, self._right = self.smooth // 2, self.smooth - 1 - self.smooth // 2  # the smoothing's reach
+        self._left, self._right = detector._reach  # the smoothing's and the spread's reach
         self._rows = np.empty((0, detector.n_features_in_), dtype=np.float32)  # scaled rows from _rows_start
         self._rows_start = 0
         self._acc = np.empty(0, dtype=np.float64)  # folded window errors of steps from _raw_start
@@ -119,7 +119,7 @@ class StreamScorer:
         count = self._count[: raw_stop - self._raw_start]
         if self._detector.fold == "mean":
             raw = raw / np.maximum(count, 1)
-        scores = centred_moving_average(raw, self._raw_start, start, stop, length or self.n_seen, self.smooth)
+        scores = self._detector._finish_scores(raw, self._raw_start, start, stop, length or self.n_seen)
         self.n_scored = stop
         return scores
 
