@@ -25,7 +25,7 @@ SCORE_SUFFIXES = (".csv", ".parquet", ".pq")
 IMAGE_SUFFIXES = (".idx", "-ubyte", ".idx.gz", "-ubyte.gz")
 
 # detector parameters as options: name -> (type, help); None means "the detector's (or preset's) default"
-SERIES_ONLY = ("window", "stride", "score_stride", "smooth", "spread", "scaler", "decoder", "fold")
+SERIES_ONLY = ("window", "stride", "score_stride", "smooth", "spread", "min_scale", "scaler", "decoder", "fold")
 PARAMS: dict[str, tuple[type, str]] = {
     "window": (int, "steps per window"),
     "stride": (int, "steps between training windows"),
@@ -39,6 +39,7 @@ PARAMS: dict[str, tuple[type, str]] = {
     "calibration_split": (float, "held-out fraction of the training data for the label-free threshold"),
     "smooth": (int, "moving-average width of the scores (1 = none; default: the model's, 5 for dense)"),
     "spread": (int, "widen each high score over about this many steps, keeping peaks (0 = off, the default)"),
+    "min_scale": (float, "each feature's scale is at least this fraction of its mean level (0 = off, the default)"),
     "random_state": (int, "seed of everything (same seed on the CPU = same scores)"),
     "device": (str, "'auto' (CUDA when present), 'cpu', 'cuda', ..."),
     "decoder": (str, "recurrent models: 'repeat' or 'autoregressive'"),
