@@ -41,3 +41,22 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def sine_means(params: dict, seeds=range(10)) -> dict:
+    """Mean AUPRC and label-free point F1 of ``SeriesDetector(random_state=seed, **params)`` on the independent
+    sine protocol (seeds 0-9, as ``benchmarks/sine_independent.py``)."""
+    import numpy as np
+
+    from reconad import SeriesDetector
+    from reconad import metrics as M
+    from reconad.data import make_sine
+
+    rows = []
+    for seed in seeds:
+        data = make_sine(seed, "independent")
+        det = SeriesDetector(random_state=seed, verbose=False, **params).fit(data.train)
+        scores, predicted = det.anomaly_score(data.test), det.predict(data.test)
+        rows.append((M.auprc(data.test_labels, scores), M.point_f1(data.test_labels, predicted)))
+    auprc, f1 = np.mean(rows, axis=0)
+    return {"auprc": float(auprc), "label_free_f1": float(f1)}

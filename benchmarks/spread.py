@@ -21,26 +21,12 @@ import argparse  # noqa: E402
 import logging  # noqa: E402
 import time  # noqa: E402
 
-import numpy as np  # noqa: E402
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, sine_means, write_results  # noqa: E402
 
-from reconad import SeriesDetector  # noqa: E402
-from reconad import metrics as M  # noqa: E402
 from reconad.bench import bench_nab, bench_skab  # noqa: E402
-from reconad.data import make_sine  # noqa: E402
 
 SPREADS = (0, 5, 10, 15, 20, 25, 35, 50)
 
-
-def sine(spread: int, seeds=range(10)) -> dict:
-    rows = []
-    for seed in seeds:
-        data = make_sine(seed, "independent")
-        det = SeriesDetector(random_state=seed, spread=spread, verbose=False).fit(data.train)
-        scores, predicted = det.anomaly_score(data.test), det.predict(data.test)
-        rows.append((M.auprc(data.test_labels, scores), M.point_f1(data.test_labels, predicted)))
-    auprc, f1 = np.mean(rows, axis=0)
-    return {"auprc": float(auprc), "label_free_f1": float(f1)}
 
 
 def main(argv=None) -> None:
@@ -64,7 +50,7 @@ def main(argv=None) -> None:
             "skab_far": skab["pooled_far"],
             "skab_mar": skab["pooled_mar"],
             "skab_auprc": skab["mean_auprc"],
-            **{f"sine_{k}": v for k, v in sine(spread).items()},
+            **{f"sine_{k}": v for k, v in sine_means({"spread": spread}).items()},
             "seconds": time.perf_counter() - began,
         }
         rows.append(row)
