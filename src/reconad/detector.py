@@ -8,6 +8,7 @@ work, and a method that needs a fitted detector says so when called on an unfitt
 from __future__ import annotations
 
 import logging
+import math
 import os
 from typing import ClassVar
 
@@ -39,6 +40,7 @@ log = logging.getLogger("reconad")
 
 SCALERS = ("standard", None)
 SMOOTH_BLOCK = 1 << 20  # steps smoothed at a time
+SPREAD_REACH = 3  # a spread of k reads k * SPREAD_REACH steps on each side (where its weight is e^-3, 5%)
 MIN_WINDOW = 16  # the smallest window a short training series may shrink the window to (a smaller `window` lowers it)
 
 
@@ -73,7 +75,7 @@ def decayed_max(smooth: np.ndarray, smooth_start: int, start: int, stop: int, le
     begin, end = start - smooth_start, stop - smooth_start
     out = smooth[begin:end].astype(np.float64)
     decay = np.exp(-1.0 / spread) if spread > 0 else 0.0
-    for d in range(1, 3 * spread + 1):
+    for d in range(1, SPREAD_REACH * spread + 1):
         weight = decay**d
         right = min(end + d, length - smooth_start) - d  # steps t whose neighbour t + d exists
         if right > begin:
@@ -342,8 +344,8 @@ class SeriesDetector(_Detector):
             )
         if self.scaler not in SCALERS:
             raise InputError(f"scaler must be 'standard' or None, got {self.scaler!r}")
-        if not (isinstance(self.min_scale, (int, float)) and not isinstance(self.min_scale, bool)
-                and 0 <= self.min_scale < float("inf")):
+        finite = isinstance(self.min_scale, (int, float)) and 0 <= self.min_scale < math.inf
+        if isinstance(self.min_scale, bool) or not finite:
             raise InputError(f"min_scale must be a number >= 0 (a fraction of each feature's level), got "
                              f"{self.min_scale!r}")
         if self.min_scale and self.scaler is None:
@@ -458,7 +460,7 @@ class SeriesDetector(_Detector):
     @property
     def _reach(self) -> tuple[int, int]:
         """How many steps left and right of a step its final score reads: the smoothing's and the spread's reach."""
-        smooth, spread = self._smooth, 3 * self.spread
+        smooth, spread = self._smooth, SPREAD_REACH * self.spread
         return smooth // 2 + spread, smooth - 1 - smooth // 2 + spread
 
     def _finish_scores(self, raw: np.ndarray, raw_start: int, start: int, stop: int, length: int) -> np.ndarray:
@@ -468,7 +470,7 @@ class SeriesDetector(_Detector):
         """
         if not self.spread:
             return centred_moving_average(raw, raw_start, start, stop, length, self._smooth)
-        reach = 3 * self.spread
+        reach = SPREAD_REACH * self.spread
         lo, hi = max(0, start - reach), min(length, stop + reach)
         smoothed = centred_moving_average(raw, raw_start, lo, hi, length, self._smooth)
         return decayed_max(smoothed, lo, start, stop, length, self.spread)
