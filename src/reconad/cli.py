@@ -25,7 +25,8 @@ SCORE_SUFFIXES = (".csv", ".parquet", ".pq")
 IMAGE_SUFFIXES = (".idx", "-ubyte", ".idx.gz", "-ubyte.gz")
 
 # detector parameters as options: name -> (type, help); None means "the detector's (or preset's) default"
-SERIES_ONLY = ("window", "stride", "score_stride", "smooth", "spread", "min_scale", "scaler", "decoder", "fold")
+SERIES_ONLY = ("window", "stride", "score_stride", "smooth", "spread", "min_scale", "drift", "scaler", "decoder",
+               "fold")
 PARAMS: dict[str, tuple[type, str]] = {
     "window": (int, "steps per window"),
     "stride": (int, "steps between training windows"),
@@ -269,6 +270,9 @@ def _detector_params(args: argparse.Namespace, images: bool) -> dict:
     params = {name: getattr(args, name) for name in PARAMS if getattr(args, name) is not None}
     if args.scaler is not None:
         params["scaler"] = None if args.scaler == "none" else args.scaler
+    if args.drift is not None:
+        named = {"auto": "auto", "none": None}
+        params["drift"] = named[args.drift] if args.drift in named else args.drift.split(",")
     if args.threshold is not None:
         params["threshold"] = args.threshold
     if args.model is not None:
@@ -535,6 +539,9 @@ def _add_fit(commands) -> argparse.ArgumentParser:
     for name, (kind, text) in PARAMS.items():
         model.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=text)
     model.add_argument("--scaler", choices=("standard", "none"), default=None, help="feature scaling")
+    model.add_argument("--drift", default=None, help="features the model sees centred on each window's mean: "
+                       "'auto' (those that drift in the training data; the default), 'none', or comma-separated "
+                       "column names")
     model.add_argument("--threshold", choices=list(THRESHOLDS), default=None, help="label-free threshold method")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_fit)

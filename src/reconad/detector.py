@@ -23,6 +23,7 @@ from reconad.errors import InputError, ModelFileError, NotFittedError
 from reconad.imaging import DENSITIES, ERRORS, TRANSFORMS, error_map, knn_distance, random_turns, turn, turns
 from reconad.metrics import auprc, oracle_best_f1_grid, roc_auc
 from reconad.models import build_model, get_entry
+from reconad.models.centred import LevelFree
 from reconad.persistence import read_model_file, require, write_model_file
 from reconad.thresholds import MeanStd, Threshold, make_threshold, threshold_from_dict
 from reconad.training import (
@@ -42,6 +43,9 @@ SCALERS = ("standard", None)
 SMOOTH_BLOCK = 1 << 20  # steps smoothed at a time
 SPREAD_REACH = 3  # a spread of k reads k * SPREAD_REACH steps on each side (where its weight is e^-3, 5%)
 MIN_WINDOW = 16  # the smallest window a short training series may shrink the window to (a smaller `window` lowers it)
+DRIFT_BLOCKS = 4  # drift="auto" cuts the training part into this many blocks and compares their mean levels
+DRIFT_RATIO = 0.5  # a feature drifts when its block means spread over half its standard deviation or more
+DRIFT_MIN_BLOCK = 25  # rows per block below which noise alone moves the block means too much to tell drift
 
 
 def centred_moving_average(raw: np.ndarray, raw_start: int, start: int, stop: int, length: int, size: int):
@@ -84,6 +88,25 @@ def decayed_max(smooth: np.ndarray, smooth_start: int, start: int, stop: int, le
         if left < end:
             np.maximum(out[left - begin :], smooth[left - d : end - d] * weight, out=out[left - begin :])
     return out
+
+
+def drifting_features(x: np.ndarray) -> np.ndarray:
+    """Which features of a training series ``(T, D)`` drift: a boolean mask ``(D,)``.
+
+    The series is cut into ``DRIFT_BLOCKS`` equal blocks. A feature drifts when the standard deviation of its
+    block means is at least ``DRIFT_RATIO`` times its overall standard deviation: a quarter or more of its
+    variance is slow change of level *between* blocks. Noise and anything that oscillates faster than a block
+    average out within the blocks (white noise gives about ``1 / sqrt(block rows)``, a sine of a few periods
+    per block about 0); a trend or a slow wander does not (a straight ramp gives 0.97). With fewer than
+    ``DRIFT_MIN_BLOCK`` rows per block nothing is called drifting: noise alone would move the block means.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    rows = len(x) // DRIFT_BLOCKS
+    if rows < DRIFT_MIN_BLOCK:
+        return np.zeros(x.shape[1], dtype=bool)
+    blocks = x[: rows * DRIFT_BLOCKS].reshape(DRIFT_BLOCKS, rows, x.shape[1]).mean(axis=1)  # (blocks, D)
+    spread = x.std(axis=0)  # (D,)
+    return (spread > 0) & (blocks.std(axis=0) >= DRIFT_RATIO * spread)
 
 
 def _mean_std(values: np.ndarray) -> list[float]:
@@ -148,9 +171,13 @@ class _Detector(BaseEstimator):
     def _train(self, take, n_samples: int, config: TrainConfig, evaluate) -> None:
         """Build the model and train it, seeded by ``seed_``: ``model_``, ``history_`` and ``best_epoch_``."""
         with seeded(self.seed_, self.device_):
-            self.model_ = build_model(self.model, **self._model_kwargs()).to(self.device_)
+            self.model_ = self._build_model().to(self.device_)
             result = train_autoencoder(self.model_, take, n_samples, config, self.device_, evaluate)
         self.history_, self.best_epoch_ = result.history, result.best_epoch
+
+    def _build_model(self):
+        """A fresh model for ``model`` and the fitted shapes (``_model_kwargs``)."""
+        return build_model(self.model, **self._model_kwargs())
 
     def _threshold_spec(self) -> Threshold:
         """A fresh, unfitted threshold as the ``threshold`` parameter asks."""
@@ -253,6 +280,13 @@ class SeriesDetector(_Detector):
     neighbours' scores times ``exp(-d / k)`` at ``d`` steps, out to ``3 k`` steps (:func:`decayed_max`): peaks keep
     their value and place, and their neighbours rise, for labels that mark a window around each event.
 
+    ``drift="auto"`` (the default) finds the features whose level drifts in the training data (a temperature that
+    creeps up all day: :func:`drifting_features`) and shows the model those features centred on each window's
+    own mean (:class:`~reconad.models.centred.LevelFree`), so a level that has wandered on since training is not
+    an alarm while the feature's movements within a window still are; steady features keep their level. A list of
+    feature names or column indices centres exactly those; ``None`` centres none. ``drifting_features_`` says
+    which were centred.
+
     ``min_scale=f`` (default 0) floors each feature's standardisation scale at ``f`` times its mean absolute
     training level: a sensor that barely moved in a short training stretch no longer reads a small drift as many
     standard deviations (features centred near 0 are untouched; the floor depends on where the units put 0).
@@ -286,6 +320,7 @@ class SeriesDetector(_Detector):
         score_stride: int | None = 1,
         scaler: str | None = "standard",
         min_scale: float = 0.0,
+        drift: str | list | tuple | None = "auto",
         calibration_split: float = 0.2,
         epochs: int = 100,
         batch_size: int = 32,
@@ -310,6 +345,7 @@ class SeriesDetector(_Detector):
         self.score_stride = score_stride
         self.scaler = scaler
         self.min_scale = min_scale
+        self.drift = drift
         self.calibration_split = calibration_split
         self.epochs = epochs
         self.batch_size = batch_size
@@ -352,6 +388,12 @@ class SeriesDetector(_Detector):
             raise InputError("min_scale floors the standard scaler's scale; use it with scaler='standard'")
         if not (isinstance(self.calibration_split, (int, float)) and 0 <= self.calibration_split < 1):
             raise InputError(f"calibration_split must be a fraction in [0, 1), got {self.calibration_split!r}")
+        listed = isinstance(self.drift, (list, tuple)) and all(
+            isinstance(f, str) or (isinstance(f, (int, np.integer)) and not isinstance(f, bool)) for f in self.drift
+        )
+        if not (self.drift in ("auto", None) or listed):
+            raise InputError(f"drift must be 'auto', None or a list of feature names or column indices, got "
+                             f"{self.drift!r}")
         check_int("smooth", self.smooth, allow_none=True)
         check_int("spread", self.spread, 0)
         if self.fold not in FOLDS:
@@ -429,6 +471,10 @@ class SeriesDetector(_Detector):
             # a feature that barely moved in training (std far below its level) would read a small drift as many
             # standard deviations; its scale is at least min_scale x its mean absolute level
             self.scaler_.scale_ = np.maximum(self.scaler_.scale_, self.min_scale * np.abs(self.scaler_.mean_))
+        self.drifting_ = self._drifting(train, names)
+        if self.drifting_.any():
+            log.info("features %s drift in the training data: the model sees them centred on each window's mean",
+                     self._feature_labels(self.drifting_))
         train_scaled = self._scale(train)
         starts = window_starts(len(train_scaled), self.window_, min(self.stride, self.window_))
 
@@ -449,6 +495,46 @@ class SeriesDetector(_Detector):
             return self._fit_threshold(self._score_scaled(self.model_, train_scaled), source, on_training=True)
         source = f"held-out tail of the training data ({len(calibration)} steps)"
         return self._fit_threshold(self._score_scaled(self.model_, self._scale(calibration)), source)
+
+    @classmethod
+    def _legacy_params(cls, params: dict) -> dict:
+        # files from before drift="auto" existed scored every feature's level
+        return {"drift": None, **params}
+
+    def _drifting(self, train: np.ndarray, names: list[str] | None) -> np.ndarray:
+        """The ``(D,)`` mask of features the model sees centred on each window's mean (``drift``)."""
+        if self.drift == "auto":
+            return drifting_features(train)
+        mask = np.zeros(train.shape[1], dtype=bool)
+        for feature in self.drift or ():
+            if isinstance(feature, str):
+                if names is None or feature not in names:
+                    known = f"its columns are {names}" if names else "it has no column names (pass a DataFrame)"
+                    raise InputError(f"drift names feature {feature!r}, which the training data lacks; {known}")
+                mask[names.index(feature)] = True
+            elif not 0 <= feature < train.shape[1]:
+                raise InputError(f"drift names column {feature}, but the training data has {train.shape[1]} "
+                                 f"features (0 to {train.shape[1] - 1})")
+            else:
+                mask[int(feature)] = True
+        return mask
+
+    def _feature_labels(self, mask: np.ndarray) -> list:
+        names = self.feature_names_in_
+        return [names[j] if names else int(j) for j in np.flatnonzero(mask)]
+
+    @property
+    def drifting_features_(self) -> list:
+        """The features (names, or column indices) the model sees centred on each window's mean."""
+        self._check_fitted()
+        return self._feature_labels(self.drifting_)
+
+    def _build_model(self, kwargs: dict | None = None):
+        """The registry's model, wrapped in :class:`~reconad.models.centred.LevelFree` when features drift."""
+        model = build_model(self.model, **(kwargs or self._model_kwargs()))
+        if self.drifting_.any():
+            return LevelFree(model, torch.from_numpy(self.drifting_.astype(np.float32)))
+        return model
 
     @property
     def _smooth(self) -> int:
@@ -667,6 +753,7 @@ class SeriesDetector(_Detector):
             "scaler": scaler,
             "threshold": self.threshold_.to_dict(),
             "threshold_source": self.threshold_source_,
+            "drifting": [int(j) for j in np.flatnonzero(self.drifting_)],
             "seed": self.seed_,
             "history": self.history_,
             "best_epoch": self.best_epoch_,
@@ -705,7 +792,12 @@ class SeriesDetector(_Detector):
         self.seed_ = int(state["seed"])
         self.history_ = list(state["history"])
         self.best_epoch_ = state["best_epoch"]
-        self.model_ = build_model(self.model, **state["model_kwargs"])
+        drifting = state.get("drifting", [])  # files written before drift existed centred nothing
+        if not (isinstance(drifting, list) and all(type(j) is int and 0 <= j < self.n_features_in_ for j in drifting)):
+            raise ValueError(f"its drifting features {drifting!r} are not column indices below {self.n_features_in_}")
+        self.drifting_ = np.zeros(self.n_features_in_, dtype=bool)
+        self.drifting_[drifting] = True
+        self.model_ = self._build_model(state["model_kwargs"])
 
 
 class ImageDetector(_Detector):
