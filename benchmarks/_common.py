@@ -60,3 +60,43 @@ def sine_means(params: dict, seeds=range(10)) -> dict:
         rows.append((M.auprc(data.test_labels, scores), M.point_f1(data.test_labels, predicted)))
     auprc, f1 = np.mean(rows, axis=0)
     return {"auprc": float(auprc), "label_free_f1": float(f1)}
+
+
+STUDY_HEADER = ["validation AUPRC", "validation F1", "validation FAR", "SKAB pooled F1", "SKAB FAR", "SKAB MAR",
+                "SKAB AUC-PR", "NAB AUC-PR", "NAB label-free F1", "sine AUPRC", "sine label-free F1"]
+
+
+def study_row(params: dict, validation_cases) -> dict:
+    """One setting of a trade-off study: SeriesDetector's defaults plus ``params`` on SKAB's label-free validation
+    suite (``skab_validation.py``, mean + 4 std), SKAB, NAB and the independent sine benchmark."""
+    import time
+
+    import skab_validation
+
+    from reconad.bench import bench_nab, bench_skab
+
+    began = time.perf_counter()
+    val = skab_validation.evaluate(params, validation_cases)
+    skab = bench_skab(detectors=("reconad",), params=params)["summary"]["reconad"]
+    nab = bench_nab(detectors=("reconad",), params=params)["summary"]["reconad"]
+    return {
+        "validation_auprc": val["auprc"],
+        "validation_f1": val["mean+4std"]["f1"],
+        "validation_far": val["mean+4std"]["far"],
+        "skab_pooled_f1": skab["pooled_f1"],
+        "skab_far": skab["pooled_far"],
+        "skab_mar": skab["pooled_mar"],
+        "skab_auprc": skab["mean_auprc"],
+        "nab_auprc": nab["auprc"],
+        "nab_label_free_f1": nab["f1"],
+        **{f"sine_{k}": v for k, v in sine_means(params).items()},
+        "seconds": time.perf_counter() - began,
+    }
+
+
+def study_cells(row: dict) -> list:
+    """The STUDY_HEADER cells of a ``study_row``."""
+    pct = "{:.1f}%".format
+    return [row["validation_auprc"], row["validation_f1"], pct(100 * row["validation_far"]), row["skab_pooled_f1"],
+            pct(100 * row["skab_far"]), pct(100 * row["skab_mar"]), row["skab_auprc"], row["nab_auprc"],
+            row["nab_label_free_f1"], row["sine_auprc"], row["sine_label_free_f1"]]

@@ -19,15 +19,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import logging  # noqa: E402
-import time  # noqa: E402
 
 import skab_validation  # noqa: E402
-from _common import machine, markdown_table, sine_means, write_results  # noqa: E402
-
-from reconad.bench import bench_nab, bench_skab  # noqa: E402
+from _common import STUDY_HEADER, machine, markdown_table, study_cells, study_row, write_results  # noqa: E402
 
 VALUES = (0.0, 0.003, 0.01, 0.03)
-
 
 
 def main(argv=None) -> None:
@@ -38,33 +34,11 @@ def main(argv=None) -> None:
     validation_cases = list(skab_validation.cases((0, 1)))
     rows = []
     for value in args.values:
-        began = time.perf_counter()
-        params = {"min_scale": value}
-        val = skab_validation.evaluate(params, validation_cases)
-        skab = bench_skab(detectors=("reconad",), params=params)["summary"]["reconad"]
-        nab = bench_nab(detectors=("reconad",), params=params)["summary"]["reconad"]
-        row = {
-            "min_scale": value,
-            "validation_auprc": val["auprc"],
-            "validation_f1": val["mean+4std"]["f1"],
-            "validation_far": val["mean+4std"]["far"],
-            "skab_pooled_f1": skab["pooled_f1"],
-            "skab_far": skab["pooled_far"],
-            "skab_mar": skab["pooled_mar"],
-            "skab_auprc": skab["mean_auprc"],
-            "nab_auprc": nab["auprc"],
-            "nab_label_free_f1": nab["f1"],
-            **{f"sine_{k}": v for k, v in sine_means(params).items()},
-            "seconds": time.perf_counter() - began,
-        }
+        row = {"min_scale": value, **study_row({"min_scale": value}, validation_cases)}
         rows.append(row)
         print(" ".join(f"{k} {v:.3f}" for k, v in row.items()), flush=True)
-    header = ["min_scale", "validation AUPRC", "validation F1", "validation FAR", "SKAB pooled F1", "SKAB FAR",
-              "SKAB MAR", "SKAB AUC-PR", "NAB AUC-PR", "NAB label-free F1", "sine AUPRC", "sine label-free F1"]
-    pct = "{:.1f}%".format
-    table = [[r["min_scale"], r["validation_auprc"], r["validation_f1"], pct(100 * r["validation_far"]),
-              r["skab_pooled_f1"], pct(100 * r["skab_far"]), pct(100 * r["skab_mar"]), r["skab_auprc"],
-              r["nab_auprc"], r["nab_label_free_f1"], r["sine_auprc"], r["sine_label_free_f1"]] for r in rows]
+    header = ["min_scale", *STUDY_HEADER]
+    table = [[r["min_scale"], *study_cells(r)] for r in rows]
     markdown = (
         "# What `min_scale` buys and costs\n\n"
         "`OMP_NUM_THREADS=1 python benchmarks/min_scale.py`: `SeriesDetector(random_state=..., min_scale=f)`, every "

@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import require_dataset
+from hypothesis import given
+from hypothesis import strategies as st
 
 import reconad
-from reconad.bench import bench_nab, bench_skab, nab_markdown, skab_markdown
+from reconad.bench import bench_nab, bench_skab, nab_markdown, oracle_confusion_at_far, skab_markdown
 from reconad.data import load_nab_series, load_skab_anomaly_free, load_skab_file
 from reconad.data.nab import probation, read_windows
 from reconad.data.skab import skab_files
@@ -120,6 +122,44 @@ def test_bench_functions_on_two_files():
     assert s["pooled_far"] == pytest.approx(fp / (fp + tn)) and s["pooled_mar"] == pytest.approx(fn / (fn + tp))
     assert tp + fp + fn + tn == (1147 - 400) + (780 - 400)
     assert "pooled F1" in skab_markdown(skab) and "AUC-PR" in nab_markdown(nab)
+    oracle = [r["oracle_at_far"] for r in rows]
+    otp, ofp, ofn = (sum(o[k] for o in oracle) for k in ("tp", "fp", "fn"))
+    assert s["pooled_oracle_f1_at_far"] == pytest.approx(2 * otp / (2 * otp + ofp + ofn))
+    assert all(o["fp"] <= 0.1 * (o["fp"] + o["tn"]) for o in oracle)
+
+
+@pytest.mark.parametrize(
+    "labels, scores, far, expected",
+    [
+        # 10 normal rows scored 0..9, FAR 10% allows 1 of them: threshold 8, so 9 and the anomalies above 8 flag
+        ([0] * 10 + [1, 1, 1], list(range(10)) + [8.5, 12, 3], 0.10, {"tp": 2, "fp": 1, "fn": 1, "tn": 9}),
+        # FAR 0: above the highest normal score only
+        ([0] * 10 + [1, 1, 1], list(range(10)) + [8.5, 12, 3], 0.0, {"tp": 1, "fp": 0, "fn": 2, "tn": 10}),
+        # ties at the threshold stay unflagged, so the allowance is never exceeded
+        ([0, 0, 0, 0, 1], [5, 5, 5, 5, 6], 0.5, {"tp": 1, "fp": 0, "fn": 0, "tn": 4}),
+        # no normal rows: everything is flagged
+        ([1, 1], [0.1, 0.2], 0.1, {"tp": 2, "fp": 0, "fn": 0, "tn": 0}),
+    ],
+)
+def test_oracle_confusion_at_far_by_hand(labels, scores, far, expected):
+    assert oracle_confusion_at_far(np.array(labels), np.array(scores, dtype=float), far) == expected
+
+
+@given(
+    st.lists(st.tuples(st.booleans(), st.integers(0, 20)), min_size=1, max_size=60),
+    st.sampled_from([0.0, 0.05, 0.1, 0.3]),
+)
+def test_oracle_at_far_never_exceeds_the_rate_and_no_threshold_within_it_finds_more(rows, far):
+    labels = np.array([r[0] for r in rows])
+    scores = np.array([r[1] for r in rows], dtype=float)
+    c = oracle_confusion_at_far(labels, scores, far)
+    normals = int((~labels).sum())
+    assert c["tp"] + c["fn"] == labels.sum() and c["fp"] + c["tn"] == normals
+    if normals:
+        assert c["fp"] <= far * normals
+        for t in [-np.inf, *np.unique(scores)]:  # every threshold that keeps within the allowance finds no more
+            if ((scores > t) & ~labels).sum() <= far * normals:
+                assert ((scores > t) & labels).sum() <= c["tp"]
 
 
 def test_report_names_the_top_features_of_each_region():

@@ -540,7 +540,7 @@ def _add_fit(commands) -> argparse.ArgumentParser:
         model.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=text)
     model.add_argument("--scaler", choices=("standard", "none"), default=None, help="feature scaling")
     model.add_argument("--drift", default=None, help="features the model sees centred on each window's mean: "
-                       "'auto' (those that drift in the training data; the default), 'none', or comma-separated "
+                       "'auto' (those that drift in the training data), 'none' (the default), or comma-separated "
                        "column names")
     model.add_argument("--threshold", choices=list(THRESHOLDS), default=None, help="label-free threshold method")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -280,12 +280,13 @@ class SeriesDetector(_Detector):
     neighbours' scores times ``exp(-d / k)`` at ``d`` steps, out to ``3 k`` steps (:func:`decayed_max`): peaks keep
     their value and place, and their neighbours rise, for labels that mark a window around each event.
 
-    ``drift="auto"`` (the default) finds the features whose level drifts in the training data (a temperature that
-    creeps up all day: :func:`drifting_features`) and shows the model those features centred on each window's
-    own mean (:class:`~reconad.models.centred.LevelFree`), so a level that has wandered on since training is not
-    an alarm while the feature's movements within a window still are; steady features keep their level. A list of
-    feature names or column indices centres exactly those; ``None`` centres none. ``drifting_features_`` says
-    which were centred.
+    ``drift="auto"`` finds the features whose level drifts in the training data (a temperature that creeps up all
+    day: :func:`drifting_features`) and shows the model those features centred on each window's own mean
+    (:class:`~reconad.models.centred.LevelFree`), so a level that has wandered on since training is not an alarm
+    while the feature's movements within a window still are; steady features keep their level. A list of feature
+    names or column indices centres exactly those; ``None`` (the default) centres none. ``drifting_features_``
+    says which were centred. It trades missed faults for false alarms: a fault that only moves a drifting
+    feature's level is seen while the level changes, not after (the README has the measurements).
 
     ``min_scale=f`` (default 0) floors each feature's standardisation scale at ``f`` times its mean absolute
     training level: a sensor that barely moved in a short training stretch no longer reads a small drift as many
@@ -320,7 +321,7 @@ class SeriesDetector(_Detector):
         score_stride: int | None = 1,
         scaler: str | None = "standard",
         min_scale: float = 0.0,
-        drift: str | list | tuple | None = "auto",
+        drift: str | list | tuple | None = None,
         calibration_split: float = 0.2,
         epochs: int = 100,
         batch_size: int = 32,
@@ -498,7 +499,7 @@ class SeriesDetector(_Detector):
 
     @classmethod
     def _legacy_params(cls, params: dict) -> dict:
-        # files from before drift="auto" existed scored every feature's level
+        # files from before drift existed scored every feature's level
         return {"drift": None, **params}
 
     def _drifting(self, train: np.ndarray, names: list[str] | None) -> np.ndarray:
