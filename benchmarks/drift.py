@@ -1,9 +1,9 @@
 """What ``drift="auto"`` buys and costs: SKAB, its label-free validation suite, NAB and the independent sine benchmark.
 
-``SeriesDetector(drift="auto")`` finds the features whose level drifts over the training part (the
+``SeriesDetector(drift="auto")`` (the default) finds the features whose level drifts over the training part (the
 standard deviation of their four block means is at least half their standard deviation: SKAB's temperature and
 thermocouple in nearly every file) and shows them to the model centred on each window's mean, so a temperature
-that keeps creeping after training stops being an alarm. ``drift=None`` (the default) centres nothing. Every
+that keeps creeping after training stops being an alarm. ``drift=None`` centres nothing. Every
 other parameter is at its default. The SKAB, NAB and sine columns read those benchmarks' test labels (the protocols
 of ``skab.md``, ``nab.md`` and ``sine_independent.md``); the validation columns come from
 ``benchmarks/skab_validation.py`` (SKAB's anomaly-free recording with injected anomalies, no benchmark labels).
@@ -22,7 +22,7 @@ import logging  # noqa: E402
 import skab_validation  # noqa: E402
 from _common import STUDY_HEADER, machine, markdown_table, study_cells, study_row, write_results  # noqa: E402
 
-SETTINGS = {"None (default)": None, "auto": "auto"}
+SETTINGS = {"None": None, "auto (default)": "auto"}
 
 
 def main() -> None:
@@ -44,8 +44,10 @@ def main() -> None:
         + markdown_table(["drift", *STUDY_HEADER], [[r["drift"], *study_cells(r)] for r in rows])
         + "\nThe sine series do not drift (their four block means agree), so their scores are bit-identical. The "
         "validation suite injects shifts and slow drifts into any sensor, drifting ones included, and centring "
-        "hides the level part of those by design: its F1 at the fixed mean + 4 std rule falls while its AUPRC "
-        "rises and its false alarms halve. That is why `drift` is an option and not the default (see the README).\n"
+        "hides the level part of those by design: its F1 at the fixed mean + 4 std rule falls a little while its "
+        "AUPRC rises and its false alarms fall by two thirds; 48% of its scored rows are anomalous, so "
+        "flagging every row already scores F1 0.647 there, and AUPRC (as for the sine defaults) is the criterion "
+        "`auto` was chosen by (see the README).\n"
     )
     payload = {"machine": machine(), "settings": {k: v for k, v in SETTINGS.items()}, "rows": rows}
     for path in write_results("drift", payload, markdown):

@@ -201,13 +201,14 @@ def test_fit_spread_and_min_scale_options_reach_the_saved_detector(capsys, tmp_p
 @pytest.mark.parametrize("given, expected", [("b", ["b"]), ("a,b", ["a", "b"]), ("none", None), ("auto", "auto")])
 def test_fit_drift_option_reaches_the_saved_detector(capsys, tmp_path, given, expected):
     synthetic_frame(200).to_csv(tmp_path / "in.csv", index=False)
-    code, _, err = call(capsys, "fit", tmp_path / "in.csv", "--out", tmp_path / "m.reconad", "--columns", "a,b",
-                        "--drift", given, *FAST)
+    code, out, err = call(capsys, "fit", tmp_path / "in.csv", "--out", tmp_path / "m.reconad", "--columns", "a,b",
+                          "--drift", given, *FAST)
     assert code == 0, err
     det = reconad.load(tmp_path / "m.reconad")
     assert det.drift == expected
     if isinstance(expected, list):
         assert det.drifting_features_ == expected
+        assert f"seen centred on each window's mean: {', '.join(expected)}" in out
 
 
 def test_fit_drift_naming_an_unknown_column_exits_2(capsys, tmp_path):

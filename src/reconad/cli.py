@@ -29,7 +29,7 @@ SERIES_ONLY = ("window", "stride", "score_stride", "smooth", "spread", "min_scal
                "fold")
 PARAMS: dict[str, tuple[type, str]] = {
     "window": (int, "steps per window"),
-    "stride": (int, "steps between training windows"),
+    "stride": (int, "steps between training windows (finer when that gives fewer than 200 windows)"),
     "score_stride": (int, "steps between scoring windows (smaller = more overlap; default 1)"),
     "epochs": (int, "training epochs"),
     "batch_size": (int, "windows (or images) per mini-batch"),
@@ -338,6 +338,9 @@ def _fit(args: argparse.Namespace) -> int:
     loss = f"; final training loss {det.history_[-1]['train_loss']:.4g}" if det.history_ else ""
     print(f"trained {cls.__name__}({det.model}) on {what} in {seconds:.1f} s{loss}")
     print(f"label-free threshold {det.threshold_.value_:.4g} from the {det.threshold_source_}")
+    if getattr(det, "drifting_features_", None):
+        centred = ", ".join(str(f) for f in det.drifting_features_)
+        print(f"drifting, so seen centred on each window's mean: {centred} (--drift none keeps their level)")
     if data.is_file():
         from reconad.report import fingerprint_file
 
@@ -540,7 +543,7 @@ def _add_fit(commands) -> argparse.ArgumentParser:
         model.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=text)
     model.add_argument("--scaler", choices=("standard", "none"), default=None, help="feature scaling")
     model.add_argument("--drift", default=None, help="features the model sees centred on each window's mean: "
-                       "'auto' (those that drift in the training data), 'none' (the default), or comma-separated "
+                       "'auto' (those that drift in the training data; the default), 'none', or comma-separated "
                        "column names")
     model.add_argument("--threshold", choices=list(THRESHOLDS), default=None, help="label-free threshold method")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

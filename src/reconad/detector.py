@@ -43,6 +43,8 @@ SCALERS = ("standard", None)
 SMOOTH_BLOCK = 1 << 20  # steps smoothed at a time
 SPREAD_REACH = 3  # a spread of k reads k * SPREAD_REACH steps on each side (where its weight is e^-3, 5%)
 MIN_WINDOW = 16  # the smallest window a short training series may shrink the window to (a smaller `window` lowers it)
+WINDOWS_PER_INPUT = 2  # a window of W steps x D features is W * D numbers: train on at least twice that many windows
+MIN_TRAIN_WINDOWS = 200  # a short training part is cut with a finer stride until it gives this many windows
 DRIFT_BLOCKS = 4  # drift="auto" cuts the training part into this many blocks and compares their mean levels
 DRIFT_RATIO = 0.5  # a feature drifts when its block means spread over half its standard deviation or more
 DRIFT_MIN_BLOCK = 25  # rows per block below which noise alone moves the block means too much to tell drift
@@ -280,13 +282,13 @@ class SeriesDetector(_Detector):
     neighbours' scores times ``exp(-d / k)`` at ``d`` steps, out to ``3 k`` steps (:func:`decayed_max`): peaks keep
     their value and place, and their neighbours rise, for labels that mark a window around each event.
 
-    ``drift="auto"`` finds the features whose level drifts in the training data (a temperature that creeps up all
-    day: :func:`drifting_features`) and shows the model those features centred on each window's own mean
-    (:class:`~reconad.models.centred.LevelFree`), so a level that has wandered on since training is not an alarm
-    while the feature's movements within a window still are; steady features keep their level. A list of feature
-    names or column indices centres exactly those; ``None`` (the default) centres none. ``drifting_features_``
-    says which were centred. It trades missed faults for false alarms: a fault that only moves a drifting
-    feature's level is seen while the level changes, not after (the README has the measurements).
+    ``drift="auto"`` (the default) finds the features whose level drifts in the training data (a temperature
+    that creeps up all day: :func:`drifting_features`) and shows the model those features centred on each window's
+    own mean (:class:`~reconad.models.centred.LevelFree`), so a level that has wandered on since training is not an
+    alarm while the feature's movements within a window still are; steady features keep their level. A list of
+    feature names or column indices centres exactly those; ``None`` centres none. ``drifting_features_`` says which
+    were centred. It trades missed faults for false alarms: a fault that only moves a drifting feature's level is
+    seen while the level changes, not after (the README has the measurements).
 
     ``min_scale=f`` (default 0) floors each feature's standardisation scale at ``f`` times its mean absolute
     training level: a sensor that barely moved in a short training stretch no longer reads a small drift as many
@@ -300,6 +302,11 @@ class SeriesDetector(_Detector):
 
     A training series too short for ``window`` (the training part and the calibration tail must each hold one
     window) shrinks the effective window ``window_`` to fit, with a warning, down to 16 steps; shorter is refused.
+    The window also shrinks (not below 16) until the training part holds two windows per number a window holds
+    (``window_ * n_features``), and the training stride ``stride_`` becomes finer than ``stride`` until it cuts at
+    least 200 windows: a short multivariate stretch (SKAB: 400 rows of 8 sensors) is not learnt by heart. Both
+    rules, and ``drift="auto"``, were chosen by AUPRC on SKAB-like segments of SKAB's anomaly-free recording
+    (``benchmarks/skab_validation.py``, ``benchmarks/drift.py``); long univariate series are untouched.
 
     ``device="auto"`` trains and scores on CUDA when there is a GPU (batches go through pinned memory), else on
     the CPU. ``precision="bf16"`` runs the model's forward passes under ``torch.autocast`` in bfloat16 (the loss
@@ -321,7 +328,7 @@ class SeriesDetector(_Detector):
         score_stride: int | None = 1,
         scaler: str | None = "standard",
         min_scale: float = 0.0,
-        drift: str | list | tuple | None = None,
+        drift: str | list | tuple | None = "auto",
         calibration_split: float = 0.2,
         epochs: int = 100,
         batch_size: int = 32,
@@ -401,13 +408,38 @@ class SeriesDetector(_Detector):
             raise InputError(f"fold must be one of {FOLDS}, got {self.fold!r}")
         self._threshold_spec()
 
-    def _fit_window(self, n_steps: int) -> int:
-        """The window the data allows: ``window``, or less when the training part or the calibration tail is shorter.
+    def _fit_window(self, n_steps: int, n_features: int = 1) -> int:
+        """The window the data allows: ``window``, or less when the training data is too short for it.
 
         A short training series (NAB's probationary period, SKAB's 400 normal rows) shrinks the effective window
-        ``window_`` to the shorter of the two parts, with a warning, down to ``MIN_WINDOW`` steps; below that it
-        is refused with the minimum number of steps named.
+        ``window_``, with a warning, down to ``MIN_WINDOW`` steps (below that it is refused with the minimum number
+        of steps named), first to the shorter of the training part and the calibration tail, then so that the
+        training part holds ``WINDOWS_PER_INPUT`` windows (at a stride of 1) per number a window holds
+        (``window_ * n_features``): a model that reads more numbers than it has examples learns the examples.
         """
+        fitted = self._room_window(n_steps)
+        n_train = n_steps - int(round(n_steps * self.calibration_split))
+        cap = max((n_train + 1) // (WINDOWS_PER_INPUT * n_features + 1), min(fitted, MIN_WINDOW))
+        if cap < fitted:
+            log.warning(
+                "the training part has %d steps of %d features, too few windows for a window of %d steps (%d numbers "
+                "each); using a window of %d steps instead (window_)",
+                n_train,
+                n_features,
+                fitted,
+                fitted * n_features,
+                cap,
+            )
+            return int(cap)
+        return fitted
+
+    def _fit_stride(self, n_train: int) -> int:
+        """The training stride: ``stride``, or finer when that would give fewer than ``MIN_TRAIN_WINDOWS`` windows."""
+        enough = max(1, (n_train - self.window_) // (MIN_TRAIN_WINDOWS - 1))
+        return int(min(self.stride, self.window_, enough))
+
+    def _room_window(self, n_steps: int) -> int:
+        """``window``, or the shorter of the training part and the calibration tail when that is shorter."""
         n_cal = int(round(n_steps * self.calibration_split))
         room = n_steps if n_cal == 0 else min(n_steps - n_cal, n_cal)
         if room >= self.window:
@@ -450,7 +482,7 @@ class SeriesDetector(_Detector):
         """
         self._validate_params()
         data, names = as_series(X)
-        self.window_ = self._fit_window(len(data))
+        self.window_ = self._fit_window(len(data), data.shape[1])
         train, calibration = self._split(data)
         val = None
         if validation is not None:
@@ -477,7 +509,8 @@ class SeriesDetector(_Detector):
             log.info("features %s drift in the training data: the model sees them centred on each window's mean",
                      self._feature_labels(self.drifting_))
         train_scaled = self._scale(train)
-        starts = window_starts(len(train_scaled), self.window_, min(self.stride, self.window_))
+        self.stride_ = self._fit_stride(len(train_scaled))
+        starts = window_starts(len(train_scaled), self.window_, self.stride_)
 
         def take(index: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(gather_windows(train_scaled, starts[index], self.window_))  # (B, W, D)
@@ -755,6 +788,7 @@ class SeriesDetector(_Detector):
             "threshold": self.threshold_.to_dict(),
             "threshold_source": self.threshold_source_,
             "drifting": [int(j) for j in np.flatnonzero(self.drifting_)],
+            "stride": self.stride_,
             "seed": self.seed_,
             "history": self.history_,
             "best_epoch": self.best_epoch_,
@@ -793,6 +827,9 @@ class SeriesDetector(_Detector):
         self.seed_ = int(state["seed"])
         self.history_ = list(state["history"])
         self.best_epoch_ = state["best_epoch"]
+        self.stride_ = state.get("stride", min(self.stride, self.window_))  # the training stride (files before: stride)
+        if not (type(self.stride_) is int and self.stride_ >= 1):
+            raise ValueError(f"its training stride {self.stride_!r} is not a positive integer")
         drifting = state.get("drifting", [])  # files written before drift existed centred nothing
         if not (isinstance(drifting, list) and all(type(j) is int and 0 <= j < self.n_features_in_ for j in drifting)):
             raise ValueError(f"its drifting features {drifting!r} are not column indices below {self.n_features_in_}")
