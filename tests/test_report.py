@@ -78,6 +78,17 @@ def test_series_report_structure(series_run):
         assert text in html, text
     assert "flow &lt;l/min&gt;" in html and "<l/min>" not in html and "pump &lt;test&gt;" in html
     assert "val_auprc" in html  # validation metrics of the training history
+    # the fitted window and stride, and which features the model saw centred (none drift here)
+    assert f"<td>{det.window_}, {det.stride_}</td>" in html
+    assert "centred on each window&#x27;s mean (drift)</th><td>none</td>" in html
+
+
+def test_model_card_names_the_drifting_features():
+    t = np.arange(600)
+    frame = pd.DataFrame({"temp": 20 + 0.01 * t + 0.05 * np.sin(t), "flow": np.sin(t / 3)})
+    det = reconad.SeriesDetector(window=16, epochs=1, random_state=0, verbose=False).fit(frame)
+    assert det.drifting_features_ == ["temp"]
+    assert "(drift)</th><td>temp</td>" in report.model_card(det)
 
 
 def test_report_without_labels_has_no_metrics_table(series_run, tmp_path):

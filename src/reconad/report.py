@@ -269,6 +269,10 @@ def model_card(det, fingerprint: str | None = None, extra: Mapping[str, object] 
         card["features"] = ", ".join(det.feature_names_in_)
     elif hasattr(det, "n_features_in_"):
         card["features"] = f"{det.n_features_in_} (unnamed)"
+    if hasattr(det, "window_"):
+        card["window, training stride (window_, stride_)"] = f"{det.window_}, {getattr(det, 'stride_', det.stride)}"
+    if hasattr(det, "drifting_"):
+        card["centred on each window's mean (drift)"] = ", ".join(str(f) for f in det.drifting_features_) or "none"
     if hasattr(det, "image_shape_"):
         card["image shape (C, H, W)"] = str(tuple(det.image_shape_))
     if fingerprint:
