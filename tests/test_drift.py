@@ -107,6 +107,7 @@ def test_a_listed_feature_is_centred_by_name_or_index_and_none_centres_nothing()
         (True, "drift must be 'auto', None or a list"),
         ([0.5], "drift must be 'auto', None or a list"),
         ([True], "drift must be 'auto', None or a list"),
+        (np.array([0, 1]), "drift must be 'auto', None or a list"),
         (["pressure"], "drift names feature 'pressure', which the training data lacks; its columns are"),
         ([3], r"drift names column 3, but the training data has 3 features \(0 to 2\)"),
         ([-1], r"drift names column -1, but the training data has 3 features"),

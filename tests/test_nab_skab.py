@@ -166,7 +166,8 @@ def test_bench_functions_on_two_files():
         ([0] * 10 + [1, 1, 1], list(range(10)) + [8.5, 12, 3], 0.0, {"tp": 1, "fp": 0, "fn": 2, "tn": 10}),
         # ties at the threshold stay unflagged, so the allowance is never exceeded
         ([0, 0, 0, 0, 1], [5, 5, 5, 5, 6], 0.5, {"tp": 1, "fp": 0, "fn": 0, "tn": 4}),
-        # no normal rows: everything is flagged
+        # no normal rows, or a rate that allows all of them: everything is flagged
+        ([0, 0, 1], [1, 2, 0], 1.0, {"tp": 1, "fp": 2, "fn": 0, "tn": 0}),
         ([1, 1], [0.1, 0.2], 0.1, {"tp": 2, "fp": 0, "fn": 0, "tn": 0}),
     ],
 )
@@ -176,7 +177,7 @@ def test_oracle_confusion_at_far_by_hand(labels, scores, far, expected):
 
 @given(
     st.lists(st.tuples(st.booleans(), st.integers(0, 20)), min_size=1, max_size=60),
-    st.sampled_from([0.0, 0.05, 0.1, 0.3]),
+    st.sampled_from([0.0, 0.05, 0.1, 0.3, 1.0]),
 )
 def test_oracle_at_far_never_exceeds_the_rate_and_no_threshold_within_it_finds_more(rows, far):
     labels = np.array([r[0] for r in rows])

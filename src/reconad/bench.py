@@ -136,9 +136,9 @@ def oracle_confusion_at_far(labels: np.ndarray, scores: np.ndarray, far: float =
     labels = np.asarray(labels).astype(bool)
     scores = np.asarray(scores, dtype=np.float64)
     normal = np.sort(scores[~labels])
-    if len(normal) == 0:
-        return _confusion(labels, np.ones(len(labels), dtype=bool))
     allowed = int(np.floor(far * len(normal)))  # normal rows that may be flagged
+    if allowed >= len(normal):  # every normal row may be flagged (or there is none): flag everything
+        return _confusion(labels, np.ones(len(labels), dtype=bool))
     threshold = normal[len(normal) - allowed - 1]  # scores strictly above it: at most `allowed` normal rows
     return _confusion(labels, scores > threshold)
 

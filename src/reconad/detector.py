@@ -399,7 +399,7 @@ class SeriesDetector(_Detector):
         listed = isinstance(self.drift, (list, tuple)) and all(
             isinstance(f, str) or (isinstance(f, (int, np.integer)) and not isinstance(f, bool)) for f in self.drift
         )
-        if not (self.drift in ("auto", None) or listed):
+        if not (listed or self.drift is None or (isinstance(self.drift, str) and self.drift == "auto")):
             raise InputError(f"drift must be 'auto', None or a list of feature names or column indices, got "
                              f"{self.drift!r}")
         check_int("smooth", self.smooth, allow_none=True)
@@ -418,7 +418,7 @@ class SeriesDetector(_Detector):
         (``window_ * n_features``): a model that reads more numbers than it has examples learns the examples.
         """
         fitted = self._room_window(n_steps)
-        n_train = n_steps - int(round(n_steps * self.calibration_split))
+        n_train = n_steps - self._n_calibration(n_steps)
         cap = max((n_train + 1) // (WINDOWS_PER_INPUT * n_features + 1), min(fitted, MIN_WINDOW))
         if cap < fitted:
             log.warning(
@@ -440,7 +440,7 @@ class SeriesDetector(_Detector):
 
     def _room_window(self, n_steps: int) -> int:
         """``window``, or the shorter of the training part and the calibration tail when that is shorter."""
-        n_cal = int(round(n_steps * self.calibration_split))
+        n_cal = self._n_calibration(n_steps)
         room = n_steps if n_cal == 0 else min(n_steps - n_cal, n_cal)
         if room >= self.window:
             return self.window
@@ -466,9 +466,13 @@ class SeriesDetector(_Detector):
         )
         return int(room)
 
+    def _n_calibration(self, n_steps: int) -> int:
+        """How many of ``n_steps`` training steps the held-out calibration tail takes."""
+        return int(round(n_steps * self.calibration_split))
+
     def _split(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """The training part and the held-out calibration tail (None when ``calibration_split == 0``)."""
-        n_cal = int(round(len(X) * self.calibration_split))
+        n_cal = self._n_calibration(len(X))
         if n_cal == 0:
             return X, None
         return X[:-n_cal], X[-n_cal:]

@@ -270,7 +270,7 @@ def model_card(det, fingerprint: str | None = None, extra: Mapping[str, object] 
     elif hasattr(det, "n_features_in_"):
         card["features"] = f"{det.n_features_in_} (unnamed)"
     if hasattr(det, "window_"):
-        card["window, training stride (window_, stride_)"] = f"{det.window_}, {getattr(det, 'stride_', det.stride)}"
+        card["window, training stride (window_, stride_)"] = f"{det.window_}, {det.stride_}"
     if hasattr(det, "drifting_"):
         card["centred on each window's mean (drift)"] = ", ".join(str(f) for f in det.drifting_features_) or "none"
     if hasattr(det, "image_shape_"):
