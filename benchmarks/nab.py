@@ -10,9 +10,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from _common import RESULTS  # noqa: E402
 
-from reconad.bench import run_suite  # noqa: E402
+from reconad.bench import run_suite, summary_line  # noqa: E402
 
 if __name__ == "__main__":
     result = run_suite("nab", RESULTS, progress=print)
     for detector, summary in result["summary"].items():
-        print(detector, " ".join(f"{k} {v:.3f}" for k, v in summary.items()))
+        print(detector, summary_line(summary))

@@ -10,6 +10,7 @@ from reconad.errors import InputError
 from reconad.metrics import (
     EventPRF,
     auprc,
+    detection_delays,
     event_f1,
     event_prf,
     point_adjust,
@@ -63,6 +64,42 @@ def test_event_recall_is_not_bounded_below_by_point_recall():
     assert event_prf(y, pred).recall == pytest.approx(1 / 2)
 
 
+# --- detection delays --------------------------------------------------------------------------------------
+
+DELAY_TABLE = [
+    # y_true, y_pred, delays
+    # event [1,4) first flagged at 3 (2 steps in); event [6,8) missed; the flag at 5 is before it, not in it
+    ([0, 1, 1, 1, 0, 0, 1, 1, 0], [0, 0, 0, 1, 0, 1, 0, 0, 0], [2, None]),
+    # an alarm that starts before the event and runs into it: delay 0
+    ([0, 0, 1, 1, 1], [1, 1, 1, 0, 0], [0]),
+    # one-point events at both ends, the first hit, the last missed
+    ([1, 0, 0, 0, 1], [1, 0, 0, 1, 0], [0, None]),
+    # a flag only on the event's last step
+    ([1, 1, 1, 1], [0, 0, 0, 1], [3]),
+    ([0, 0, 0], [1, 1, 1], []),  # no events
+]
+
+
+@pytest.mark.parametrize("y, pred, delays", DELAY_TABLE)
+def test_detection_delays_by_hand(y, pred, delays):
+    assert detection_delays(y, pred) == delays
+
+
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1)), min_size=1, max_size=60))
+def test_detection_delays_point_at_each_events_first_flag(pairs):
+    y = np.array([p[0] for p in pairs])
+    pred = np.array([p[1] for p in pairs])
+    delays = detection_delays(y, pred)
+    events = regions(y)
+    assert len(delays) == len(events)
+    assert sum(d is not None for d in delays) == event_prf(y, pred).found
+    for (start, end), delay in zip(events, delays):
+        if delay is None:
+            assert not pred[start:end].any()
+        else:
+            assert 0 <= delay < end - start and pred[start + delay] == 1 and not pred[start : start + delay].any()
+
+
 # --- point-adjusted F1 -------------------------------------------------------------------------------------
 
 PA_TABLE = [
@@ -92,7 +129,7 @@ def test_point_adjusted_f1_warns_in_its_docstring():
     assert "INFLATES" in point_adjusted_f1.__doc__ and "point_f1" in point_adjusted_f1.__doc__
 
 
-@pytest.mark.parametrize("metric", [event_prf, point_adjusted_f1, point_adjust])
+@pytest.mark.parametrize("metric", [event_prf, point_adjusted_f1, point_adjust, detection_delays])
 def test_bad_predictions_are_input_errors(metric):
     with pytest.raises(InputError, match="one per step"):
         metric([0, 1, 1], [0, 1])

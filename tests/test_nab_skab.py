@@ -11,7 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import reconad
-from reconad.bench import bench_nab, bench_skab, nab_markdown, oracle_confusion_at_far, skab_markdown
+from reconad.bench import (
+    bench_nab,
+    bench_skab,
+    nab_markdown,
+    oracle_confusion_at_far,
+    skab_markdown,
+    summary_line,
+)
 from reconad.data import load_nab_series, load_skab_anomaly_free, load_skab_file
 from reconad.data.nab import probation, read_windows
 from reconad.data.skab import skab_files
@@ -155,6 +162,11 @@ def test_bench_functions_on_two_files():
     otp, ofp, ofn = (sum(o[k] for o in oracle) for k in ("tp", "fp", "fn"))
     assert s["pooled_oracle_f1_at_far"] == pytest.approx(2 * otp / (2 * otp + ofp + ofn))
     assert all(o["fp"] <= 0.1 * (o["fp"] + o["tn"]) for o in oracle)
+    # each file holds one labelled anomaly; a delay points into it, or the anomaly was missed
+    assert all(len(r["delays"]) == 1 for r in rows) and s["events"] == 2
+    found = [d for r in rows for d in r["delays"] if d is not None]
+    assert s["events_found"] == len(found) and all(0 <= d < 747 for d in found)
+    assert s["median_delay"] == (pytest.approx(float(np.median(found))) if found else None)
 
 
 @pytest.mark.parametrize(
@@ -218,3 +230,8 @@ def test_cli_bench_writes_json_and_markdown(tmp_path, capsys):
     assert result["configuration"]["epochs_override"] == 1
     assert "| reconad | 1 |" in (tmp_path / "skab.md").read_text()
     assert "pooled_f1" in capsys.readouterr().out
+
+
+def test_summary_line_formats_floats_counts_and_missing_values():
+    line = summary_line({"pooled_f1": 0.76249, "events": 34, "median_delay": None, "mean_auprc": 1.0})
+    assert line == "pooled_f1 0.762 events 34 median_delay – mean_auprc 1.000"

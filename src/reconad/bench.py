@@ -28,7 +28,7 @@ from reconad.data.nab import load_nab_series, probation, read_windows
 from reconad.data.skab import TRAIN_ROWS, load_skab_file, skab_files
 from reconad.data.windows import fold_windows, sliding_windows
 from reconad.detector import SeriesDetector
-from reconad.metrics import auprc, event_f1, oracle_best_f1, point_f1, roc_auc
+from reconad.metrics import auprc, detection_delays, event_f1, oracle_best_f1, point_f1, roc_auc
 
 log = logging.getLogger("reconad")
 
@@ -223,6 +223,7 @@ def bench_skab(
             row = {"file": name, "detector": detector, "rows": len(x), "train_rows": TRAIN_ROWS}
             row.update(_evaluate(recording.labels[TRAIN_ROWS:], scores[TRAIN_ROWS:], threshold))
             row["oracle_at_far"] = oracle_confusion_at_far(recording.labels[TRAIN_ROWS:], scores[TRAIN_ROWS:])
+            row["delays"] = detection_delays(recording.labels[TRAIN_ROWS:], scores[TRAIN_ROWS:] > threshold)
             row["seconds"] = seconds
             rows.append(row)
             if progress:
@@ -235,15 +236,28 @@ def bench_skab(
         pooled = {k: sum(r[k] for r in mine) for k in ("tp", "fp", "fn", "tn")}
         rates = _rates(pooled)
         oracle = _rates({k: sum(r["oracle_at_far"][k] for r in mine) for k in ("tp", "fp", "fn", "tn")})
+        delays = [d for r in mine for d in r["delays"]]
+        found = [d for d in delays if d is not None]
         summary[detector] = {
             "files": len(mine),
             "pooled_f1": rates["f1"],
             "pooled_far": rates["far"],
             "pooled_mar": rates["mar"],
             "pooled_oracle_f1_at_far": oracle["f1"],
+            "events": len(delays),
+            "events_found": len(found),
+            "median_delay": float(np.median(found)) if found else None,
             **{f"mean_{k}": v for k, v in _mean(mine, ("auprc", "roc_auc", "f1", "oracle_f1", "seconds")).items()},
         }
     return {"protocol": "skab", "per_file": rows, "summary": summary}
+
+
+def summary_line(summary: dict) -> str:
+    """One detector's summary as ``key value`` pairs on one line: floats to 3 decimals, ``None`` as ``–``."""
+    def text(value) -> str:
+        return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    return " ".join(f"{key} {text(value)}" for key, value in summary.items())
 
 
 def _table(header: list[str], rows: list[list]) -> str:
@@ -281,7 +295,7 @@ def nab_markdown(result: dict) -> str:
 def skab_markdown(result: dict) -> str:
     s = result["summary"]
     head = ["detector", "files", "pooled F1", "FAR", "MAR", "mean AUC-PR", "mean ROC-AUC", "mean oracle F1",
-            f"oracle F1 at FAR {100 * ORACLE_FAR:.0f}%", "s/file"]
+            f"oracle F1 at FAR {100 * ORACLE_FAR:.0f}%", "events found", "median delay (rows)", "s/file"]
     body = [
         [
             d,
@@ -293,12 +307,15 @@ def skab_markdown(result: dict) -> str:
             v["mean_roc_auc"],
             v["mean_oracle_f1"],
             v["pooled_oracle_f1_at_far"],
+            f"{v['events_found']}/{v['events']}",
+            "–" if v["median_delay"] is None else f"{v['median_delay']:.0f}",
             v["mean_seconds"],
         ]
         for d, v in s.items()
     ]
     per = [
-        [r["file"], r["detector"], r["f1"], f"{100 * r['far']:.1f}%", f"{100 * r['mar']:.1f}%", r["auprc"]]
+        [r["file"], r["detector"], r["f1"], f"{100 * r['far']:.1f}%", f"{100 * r['mar']:.1f}%", r["auprc"],
+         ", ".join("missed" if d is None else str(d) for d in r["delays"])]
         for r in result["per_file"]
     ]
     return (
@@ -307,10 +324,11 @@ def skab_markdown(result: dict) -> str:
         "rows) and MAR (missed / anomalous rows) pooled over all files, as SKAB's leaderboard. *Oracle F1* uses "
         "the test labels: per file the best-F1 threshold, and, pooled, each file's lowest threshold that flags at "
         f"most {100 * ORACLE_FAR:.0f}% of its normal rows (the F1 the scores allow at the target false-alarm rate, "
-        "whatever the threshold rule).\n\n"
+        "whatever the threshold rule). *Delay*: rows from an anomaly's first labelled row to its first label-free "
+        "flag (a flag that starts earlier and runs into it counts as 0); the median is over the anomalies found.\n\n"
         + _table(head, body)
         + "\n## Per file\n\n"
-        + _table(["file", "detector", "F1", "FAR", "MAR", "AUC-PR"], per)
+        + _table(["file", "detector", "F1", "FAR", "MAR", "AUC-PR", "delay (rows)"], per)
     )
 
 

@@ -663,12 +663,12 @@ def _add_bench(commands) -> None:
 
 
 def _bench(args) -> int:
-    from reconad.bench import run_suite
+    from reconad.bench import run_suite, summary_line
 
     names = [n for n in args.files.split(",") if n] if args.files else None
     result = run_suite(args.suite, args.out, args.data, names, args.epochs, None if args.quiet else print)
     for detector, summary in result["summary"].items():
-        print(detector, " ".join(f"{k} {v:.3f}" for k, v in summary.items()))
+        print(detector, summary_line(summary))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from reconad.metrics.events import (
     EventPRF,
+    detection_delays,
     event_f1,
     event_prf,
     point_adjust,
@@ -33,6 +34,7 @@ __all__ = [
     "regions",
     "regions_to_labels",
     "EventPRF",
+    "detection_delays",
     "event_f1",
     "event_prf",
     "point_adjust",

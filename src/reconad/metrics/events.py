@@ -6,6 +6,7 @@ count events instead, or give partial credit near them:
 
 - :func:`event_prf` / :func:`event_f1`: an event is found when any of its steps is flagged; a run of
   flags is a true alarm when it touches an event.
+- :func:`detection_delays`: how many steps into each event its first flag comes (None: missed).
 - :func:`point_adjusted_f1`: the point-adjust protocol (Xu et al. 2018). It inflates results; show it
   only next to plain :func:`reconad.metrics.point_f1`.
 - :func:`range_auc_pr` / :func:`vus_pr`: range-AUC-PR and VUS-PR (Paparrizos et al., VLDB 2022), threshold-
@@ -72,6 +73,22 @@ def event_prf(y_true, y_pred) -> EventPRF:
 def event_f1(y_true, y_pred) -> float:
     """The F1 of :func:`event_prf`."""
     return event_prf(y_true, y_pred).f1
+
+
+def detection_delays(y_true, y_pred) -> list[int | None]:
+    """For each event (run of 1s in ``y_true``), in order: steps from its first step to its first flagged step.
+
+    0 when the event's first step is flagged, ``None`` when none of its steps is (a missed event). A flag
+    before the event does not count: an alarm that starts early and runs into the event has delay 0. How soon
+    a fault is flagged matters to an operator as much as how many of its steps are, and point-wise recall
+    does not tell them apart: a late first flag and scattered misses inside the event cost the same.
+    """
+    y, p = _check_pred(y_true, y_pred)
+    delays: list[int | None] = []
+    for start, end in regions(y):
+        flagged = np.flatnonzero(p[start:end])
+        delays.append(int(flagged[0]) if len(flagged) else None)
+    return delays
 
 
 def point_adjust(y_true, y_pred) -> np.ndarray:
