@@ -135,6 +135,7 @@ PRED_METRICS = {
     "event_prf": M.event_prf,
     "point_adjust": M.point_adjust,
     "point_adjusted_f1": M.point_adjusted_f1,
+    "detection_delays": M.detection_delays,
 }
 Y = np.array([0, 0, 1, 1, 0, 0, 1, 0] * 10)
 S = np.linspace(0, 1, 80)
