@@ -190,10 +190,10 @@ def test_nan_interpolate_and_rows(fitted, capsys, tmp_path):
 def test_fit_spread_and_min_scale_options_reach_the_saved_detector(capsys, tmp_path):
     synthetic_frame(200).to_csv(tmp_path / "in.csv", index=False)
     code, _, err = call(capsys, "fit", tmp_path / "in.csv", "--out", tmp_path / "m.reconad", "--columns", "a,b",
-                        "--spread", "3", "--min-scale", "0.01", *FAST)
+                        "--spread", "3", "--context", "7", "--min-scale", "0.01", *FAST)
     assert code == 0, err
     det = reconad.load(tmp_path / "m.reconad")
-    assert det.spread == 3 and det.min_scale == 0.01
+    assert det.spread == 3 and det.context == 7 and det.min_scale == 0.01
     code, _, err = call(capsys, "fit", tmp_path / "in.csv", "--out", tmp_path / "bad.reconad", "--spread", "-2", *FAST)
     assert code == 2 and "spread must be an integer >= 0" in err and not (tmp_path / "bad.reconad").exists()
 

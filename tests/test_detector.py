@@ -105,6 +105,7 @@ def test_validation_history_and_best_checkpoint(sine):
     assert {"train_loss", "val_auprc", "val_roc_auc", "val_oracle_f1"} <= set(det.history_[0])
     best = max(det.history_, key=lambda h: h["val_auprc"])
     assert det.best_epoch_ == best["epoch"]
+    det.set_params(context=0)  # validation scores are the threshold's: before context re-ranks the unflagged steps
     assert auprc(sine.test_labels, det.anomaly_score(sine.test)) == pytest.approx(best["val_auprc"], rel=1e-6)
 
 
@@ -259,7 +260,7 @@ def test_batched_scoring_equals_one_unbatched_pass(monkeypatch, score_stride):
     import torch
 
     from reconad.data.windows import fold_windows, gather_windows, window_starts
-    from reconad.detector import centred_moving_average
+    from reconad.detector import centred_moving_average, with_context
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(500, 4)).astype(np.float32)
@@ -271,7 +272,8 @@ def test_batched_scoring_equals_one_unbatched_pass(monkeypatch, score_stride):
     with torch.no_grad():
         errors = ((det.model_(windows) - windows) ** 2).amax(dim=-1).numpy()  # (N, W)
     raw = fold_windows(errors, starts, len(x))
-    expected = centred_moving_average(raw, 0, 0, len(x), len(x), det._smooth)
+    smoothed = centred_moving_average(raw, 0, 0, len(x), len(x), det._smooth)
+    expected = with_context(smoothed, 0, 0, len(x), len(x), det.context, det.threshold_.value_)
     monkeypatch.setattr(SeriesDetector, "_score_batch", lambda self, n_features: 6)  # many small batches
     np.testing.assert_allclose(det.anomaly_score(x), expected, rtol=1e-5, atol=1e-7)
     assert len(starts) > 6 * 10  # the batched run really used many batches

@@ -136,7 +136,7 @@ def test_explain_ranks_the_corrupted_feature_first():
     assert int(np.argmax(region)) == 2 and region[2] > 5 * np.delete(region, 2).max()
     # the score is the max over features of the same error: the per-feature max never exceeds it
     assert (contrib.max(axis=1) <= det.anomaly_score(test) + 1e-9).all()
-    one = reconad.SeriesDetector(epochs=2, random_state=0, verbose=False).fit(x[:500, :1])
+    one = reconad.SeriesDetector(epochs=2, context=0, random_state=0, verbose=False).fit(x[:500, :1])
     np.testing.assert_allclose(one.explain(test[:, :1])[:, 0], one.anomaly_score(test[:, :1]), rtol=1e-6)
 
 

@@ -64,6 +64,8 @@ def sine():
 
 
 def fit(train, **params):
+    # context=0: these tests compare scores with spread's own arithmetic (test_context.py covers the two together)
+    params = {"context": 0, **params}
     return reconad.SeriesDetector(window=40, epochs=3, random_state=0, verbose=False, **params).fit(train)
 
 

@@ -94,7 +94,7 @@ def make_detector(name: str, epochs: int | None = None, params: dict | None = No
     ``params`` overrides reconad's defaults (for trade-off studies such as ``benchmarks/spread.py``; the
     benchmark tables use none).
     """
-    reference = SeriesDetector(random_state=0, verbose=False, **(params or {}))
+    reference = SeriesDetector(**{"random_state": 0, "verbose": False, **(params or {})})  # params may set the seed
     if epochs is not None:
         reference.set_params(epochs=epochs)
     if name == "reconad":
@@ -308,7 +308,7 @@ def skab_markdown(result: dict) -> str:
             v["mean_oracle_f1"],
             v["pooled_oracle_f1_at_far"],
             f"{v['events_found']}/{v['events']}",
-            "–" if v["median_delay"] is None else f"{v['median_delay']:.0f}",
+            "–" if v["median_delay"] is None else f"{v['median_delay']:g}",
             v["mean_seconds"],
         ]
         for d, v in s.items()

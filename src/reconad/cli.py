@@ -25,8 +25,8 @@ SCORE_SUFFIXES = (".csv", ".parquet", ".pq")
 IMAGE_SUFFIXES = (".idx", "-ubyte", ".idx.gz", "-ubyte.gz")
 
 # detector parameters as options: name -> (type, help); None means "the detector's (or preset's) default"
-SERIES_ONLY = ("window", "stride", "score_stride", "smooth", "spread", "min_scale", "drift", "scaler", "decoder",
-               "fold")
+SERIES_ONLY = ("window", "stride", "score_stride", "smooth", "spread", "context", "min_scale", "drift", "scaler",
+               "decoder", "fold")
 PARAMS: dict[str, tuple[type, str]] = {
     "window": (int, "steps per window"),
     "stride": (int, "steps between training windows (finer when that gives fewer than 200 windows)"),
@@ -40,6 +40,8 @@ PARAMS: dict[str, tuple[type, str]] = {
     "calibration_split": (float, "held-out fraction of the training data for the label-free threshold"),
     "smooth": (int, "moving-average width of the scores (1 = none; default: the model's, 5 for dense)"),
     "spread": (int, "widen each high score over about this many steps, keeping peaks (0 = off, the default)"),
+    "context": (int, "below the threshold, rank steps by the nearness of high scores decaying over this many steps "
+                "(flags unchanged; 0 = off; default 50)"),
     "min_scale": (float, "each feature's scale is at least this fraction of its mean level (0 = off, the default)"),
     "random_state": (int, "seed of everything (same seed on the CPU = same scores)"),
     "device": (str, "'auto' (CUDA when present), 'cpu', 'cuda', ..."),

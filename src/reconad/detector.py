@@ -48,6 +48,8 @@ MIN_TRAIN_WINDOWS = 200  # a short training part is cut with a finer stride unti
 DRIFT_BLOCKS = 4  # drift="auto" cuts the training part into this many blocks and compares their mean levels
 DRIFT_RATIO = 0.5  # a feature drifts when its block means spread over half its standard deviation or more
 DRIFT_MIN_BLOCK = 25  # rows per block below which noise alone moves the block means too much to tell drift
+CONTEXT_DEFAULT = 50  # context's decay in steps, chosen on benchmarks/context.py's validation suites
+CONTEXT_WEIGHT = 100.0  # below the threshold, the nearness of a high score outweighs a step's own score this much
 
 
 def centred_moving_average(raw: np.ndarray, raw_start: int, start: int, stop: int, length: int, size: int):
@@ -90,6 +92,23 @@ def decayed_max(smooth: np.ndarray, smooth_start: int, start: int, stop: int, le
         if left < end:
             np.maximum(out[left - begin :], smooth[left - d : end - d] * weight, out=out[left - begin :])
     return out
+
+
+def with_context(scores: np.ndarray, scores_start: int, start: int, stop: int, length: int, context: int,
+                 threshold: float) -> np.ndarray:
+    """Scores of steps ``[start, stop)`` ranked by their neighbourhood below ``threshold``, unchanged above it.
+
+    A step whose score ``s`` is at most the threshold ``T`` gets ``(s + w min(c, T)) / (1 + w)``, where ``c`` is the
+    highest score near it, decayed with distance (:func:`decayed_max` with ``context``) and ``w`` is
+    ``CONTEXT_WEIGHT``: a quiet step next to an alarm ranks above a quiet step far from any, and its own score breaks
+    ties. The result is never above ``T`` (and never below ``s``), so exactly the steps the threshold flagged are
+    still flagged. ``scores`` holds steps ``[scores_start, ...)`` covering the decayed max's reach, as
+    :func:`decayed_max` needs.
+    """
+    own = scores[start - scores_start : stop - scores_start].astype(np.float64)
+    near = decayed_max(scores, scores_start, start, stop, length, context)
+    lifted = (own + CONTEXT_WEIGHT * np.minimum(near, threshold)) / (1.0 + CONTEXT_WEIGHT)
+    return np.where(own > threshold, own, np.minimum(lifted, threshold))  # the min: rounding never crosses T
 
 
 def drifting_features(x: np.ndarray) -> np.ndarray:
@@ -282,6 +301,13 @@ class SeriesDetector(_Detector):
     neighbours' scores times ``exp(-d / k)`` at ``d`` steps, out to ``3 k`` steps (:func:`decayed_max`): peaks keep
     their value and place, and their neighbours rise, for labels that mark a window around each event.
 
+    ``context=k`` (default 50) ranks the steps the threshold leaves unflagged by their neighbourhood: below the
+    threshold a step's score is pulled up to the highest score near it, decayed by ``exp(-d / k)`` at ``d`` steps
+    (out to ``3 k``) and capped at the threshold, with its own score breaking ties (:func:`with_context`). Scores
+    above the threshold are untouched and nothing below it crosses it, so ``predict`` flags exactly the same
+    steps as with ``context=0``; what changes is the order of the quiet steps, for threshold-free measures such as
+    AUC-PR where labels mark a window around each event (NAB). The threshold is fitted on the scores without it.
+
     ``drift="auto"`` (the default) finds the features whose level drifts in the training data (a temperature
     that creeps up all day: :func:`drifting_features`) and shows the model those features centred on each window's
     own mean (:class:`~reconad.models.centred.LevelFree`), so a level that has wandered on since training is not an
@@ -341,6 +367,7 @@ class SeriesDetector(_Detector):
         fold: str = "mean",
         smooth: int | None = None,
         spread: int = 0,
+        context: int = CONTEXT_DEFAULT,
         checkpoint: str = "last",
         random_state: int | None = None,
         device: str = "auto",
@@ -366,6 +393,7 @@ class SeriesDetector(_Detector):
         self.fold = fold
         self.smooth = smooth
         self.spread = spread
+        self.context = context
         self.checkpoint = checkpoint
         self.random_state = random_state
         self.device = device
@@ -404,6 +432,7 @@ class SeriesDetector(_Detector):
                              f"{self.drift!r}")
         check_int("smooth", self.smooth, allow_none=True)
         check_int("spread", self.spread, 0)
+        check_int("context", self.context, 0)
         if self.fold not in FOLDS:
             raise InputError(f"fold must be one of {FOLDS}, got {self.fold!r}")
         self._threshold_spec()
@@ -481,8 +510,8 @@ class SeriesDetector(_Detector):
         """Learn normal behaviour from ``X`` (normal operation, ``(T,)``, ``(T, D)`` or a DataFrame).
 
         ``validation=(X_val, labels)`` adds per-epoch validation metrics to ``history_`` (AUPRC, ROC-AUC and
-        the notebook-style *oracle* best F1) and lets ``checkpoint="best"`` keep the epoch with the best
-        validation AUPRC. ``y`` is ignored (scikit-learn convention).
+        the notebook-style *oracle* best F1, on the scores the threshold is fitted on: before ``context``) and lets
+        ``checkpoint="best"`` keep the epoch with the best validation AUPRC. ``y`` is ignored (scikit-learn convention).
         """
         self._validate_params()
         data, names = as_series(X)
@@ -536,8 +565,9 @@ class SeriesDetector(_Detector):
 
     @classmethod
     def _legacy_params(cls, params: dict) -> dict:
-        # files from before drift existed scored every feature's level
-        return {"drift": None, **params}
+        # files from before drift existed scored every feature's level; files from before context ranked no step
+        # by its neighbourhood
+        return {"drift": None, "context": 0, **params}
 
     def _drifting(self, train: np.ndarray, names: list[str] | None) -> np.ndarray:
         """The ``(D,)`` mask of features the model sees centred on each window's mean (``drift``)."""
@@ -583,21 +613,30 @@ class SeriesDetector(_Detector):
 
     @property
     def _reach(self) -> tuple[int, int]:
-        """How many steps left and right of a step its final score reads: the smoothing's and the spread's reach."""
-        smooth, spread = self._smooth, SPREAD_REACH * self.spread
-        return smooth // 2 + spread, smooth - 1 - smooth // 2 + spread
+        """How many steps left and right of a step its final score reads: the smoothing's, spread's and context's."""
+        smooth, wide = self._smooth, SPREAD_REACH * (self.spread + self.context)
+        return smooth // 2 + wide, smooth - 1 - smooth // 2 + wide
 
-    def _finish_scores(self, raw: np.ndarray, raw_start: int, start: int, stop: int, length: int) -> np.ndarray:
-        """Folded per-step errors of steps ``[raw_start, ...)`` -> final scores of ``[start, stop)``: smoothed, spread.
+    def _finish_scores(
+        self, raw: np.ndarray, raw_start: int, start: int, stop: int, length: int, context: bool = True
+    ) -> np.ndarray:
+        """Folded per-step errors of steps ``[raw_start, ...)`` -> final scores of ``[start, stop)``: smoothed,
+        spread, and (with ``context``, once the threshold is fitted) ranked by their neighbourhood below it.
 
         ``raw`` must cover ``[start - left, stop + right)`` (``_reach``) within ``[0, length)``.
         """
-        if not self.spread:
-            return centred_moving_average(raw, raw_start, start, stop, length, self._smooth)
-        reach = SPREAD_REACH * self.spread
+        reach = SPREAD_REACH * self.context if context and self.context else 0
         lo, hi = max(0, start - reach), min(length, stop + reach)
-        smoothed = centred_moving_average(raw, raw_start, lo, hi, length, self._smooth)
-        return decayed_max(smoothed, lo, start, stop, length, self.spread)
+        if self.spread:
+            wide = SPREAD_REACH * self.spread
+            smooth_lo, smooth_hi = max(0, lo - wide), min(length, hi + wide)
+            smoothed = centred_moving_average(raw, raw_start, smooth_lo, smooth_hi, length, self._smooth)
+            scores = decayed_max(smoothed, smooth_lo, lo, hi, length, self.spread)
+        else:
+            scores = centred_moving_average(raw, raw_start, lo, hi, length, self._smooth)
+        if not reach:
+            return scores
+        return with_context(scores, lo, start, stop, length, self.context, self.threshold_.value_)
 
     def _threshold_spec(self) -> Threshold:
         """A fresh threshold: ``threshold`` as given, or the default mean + 4 std (chosen by validation)."""
@@ -668,8 +707,11 @@ class SeriesDetector(_Detector):
                     x_hat = model(windows)
                 yield part, windows, x_hat.float()
 
-    def _windows_pass(self, model, x: np.ndarray, reconstruct: bool = False):
-        """Per-step scores ``(T,)`` (and the folded reconstruction ``(T, D)``) of a scaled series, in batches."""
+    def _windows_pass(self, model, x: np.ndarray, reconstruct: bool = False, context: bool = False):
+        """Per-step scores ``(T,)`` (and the folded reconstruction ``(T, D)``) of a scaled series, in batches.
+
+        Without ``context`` the scores are those the threshold is fitted on (calibration, validation).
+        """
         length, n_features = x.shape
         starts = window_starts(length, self.window_, self._score_stride)
         scores = WindowFolder(length, self.window_, self.fold)
@@ -679,7 +721,7 @@ class SeriesDetector(_Detector):
             scores.add(error.cpu().numpy(), part)
             if recon is not None:
                 recon.add(x_hat.cpu().numpy(), part)
-        step_scores = self._finish_scores(scores.result(), 0, 0, length, length)
+        step_scores = self._finish_scores(scores.result(), 0, 0, length, length, context)
         return step_scores, (recon.result() if recon is not None else None)
 
     def _score_scaled(self, model, x: np.ndarray) -> np.ndarray:
@@ -699,7 +741,7 @@ class SeriesDetector(_Detector):
             raise InputError(f"the series has {length} steps, fewer than one window ({window}); pass a longer series")
         if not 0 <= out_start < out_end <= length:
             raise InputError(f"cannot score steps [{out_start}, {out_end}) of a series of {length} steps")
-        left, right = self._reach  # the smoothing's and the spread's reach
+        left, right = self._reach  # the smoothing's, spread's and context's reach
         raw_lo, raw_hi = max(0, out_start - left), min(length, out_end + right)
         n_regular = (length - window) // stride + 1  # windows at 0, stride, 2 * stride, ...
         n_windows = n_regular + (1 if (length - window) % stride else 0)  # + the tail window ending at T
@@ -739,7 +781,7 @@ class SeriesDetector(_Detector):
     def anomaly_score(self, X) -> np.ndarray:
         """One score per step ``(T,)``: higher = more anomalous."""
         x = self._prepare(X)
-        return self._score_scaled(self.model_, x)
+        return self._windows_pass(self.model_, x, context=True)[0]
 
     def stream(self):
         """A :class:`~reconad.streaming.StreamScorer` for a series that arrives in pieces.
@@ -764,7 +806,8 @@ class SeriesDetector(_Detector):
 
         The squared reconstruction error of every feature, folded over the covering windows (``fold``) and
         smoothed (``smooth``) exactly as the score is, but per feature instead of the max over features; with
-        one feature it *is* the score, and with several its row-wise max is at most the score. Rank the columns
+        one feature it *is* the score before ``context`` (which only re-ranks the unflagged steps), and with several
+        its row-wise max is at most the score. Rank the columns
         of a region's rows (e.g. their mean) to name the features that drove it.
         """
         x = self._prepare(X)

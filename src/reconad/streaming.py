@@ -8,7 +8,9 @@ model meets the windows in other batches, see :class:`StreamScorer`).
 A step's score is final once no window that will still come can cover it, and its smoothing neighbours are
 final too: the scores lag the newest row by ``window_ + smooth // 2`` steps with ``score_stride=1`` (one
 step more with a larger stride, whose last window depends on where the series ends), plus ``3 * spread`` with
-a ``spread``. Memory stays bounded
+a ``spread`` and ``3 * context`` with a ``context`` (150 steps at the default 50). ``context`` never changes which
+steps are flagged, so a stream that needs its alarms soonest can use ``det.set_params(context=0).stream()``.
+Memory stays bounded
 by a window of rows and a window of sums, however long the stream.
 """
 
@@ -39,7 +41,7 @@ class StreamScorer:
         self.window = detector.window_
         self.stride = detector._score_stride
         self.smooth = detector._smooth
-        self._left, self._right = detector._reach  # the smoothing's and the spread's reach
+        self._left, self._right = detector._reach  # the smoothing's, spread's and context's reach
         self._rows = np.empty((0, detector.n_features_in_), dtype=np.float32)  # scaled rows from _rows_start
         self._rows_start = 0
         self._acc = np.empty(0, dtype=np.float64)  # folded window errors of steps from _raw_start
