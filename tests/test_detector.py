@@ -82,7 +82,7 @@ def test_clone_and_params():
 def test_preset_is_the_notebook_configuration():
     explicit = SeriesDetector(model="rnn", decoder="autoregressive", hidden_size=32, num_layers=2, window=100,
                               stride=10, score_stride=100, scaler=None, calibration_split=0, epochs=20,
-                              batch_size=8, lr=1e-3, random_state=5)
+                              batch_size=8, lr=1e-3, drift=None, context=0, random_state=5)
     assert SeriesDetector.from_preset("sine-notebook", random_state=5).get_params() == explicit.get_params()
     with pytest.raises(InputError, match="known presets: mnist-slides, sine-notebook"):
         SeriesDetector.from_preset("nope")
