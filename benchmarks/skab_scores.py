@@ -24,6 +24,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -35,7 +36,7 @@ from _common import machine, markdown_table, write_results  # noqa: E402
 from skab_validation import TRAIN, cases  # noqa: E402
 
 from reconad import SeriesDetector  # noqa: E402
-from reconad.bench import oracle_confusion_at_far  # noqa: E402
+from reconad.bench import confusion, oracle_confusion_at_far, rates  # noqa: E402
 from reconad.data import load_skab_file  # noqa: E402
 from reconad.data.skab import skab_files  # noqa: E402
 from reconad.detector import centred_moving_average  # noqa: E402
@@ -68,28 +69,18 @@ def smoothed(raw: np.ndarray, size: int) -> np.ndarray:
     return centred_moving_average(raw, 0, 0, len(raw), len(raw), size)
 
 
-def counts(labels: np.ndarray, flagged: np.ndarray) -> np.ndarray:
-    y = labels.astype(bool)
-    return np.array([(y & flagged).sum(), (~y & flagged).sum(), (y & ~flagged).sum(), (~y & ~flagged).sum()])
-
-
-def rates(tp, fp, fn, tn) -> tuple[float, float, float]:
-    """Pooled F1, FAR and MAR of confusion counts."""
-    return 2 * tp / (2 * tp + fp + fn), fp / (fp + tn), fn / (fn + tp)
-
-
 def measure(suite: list[tuple[dict, np.ndarray]], combine: str, size: int, k: float) -> dict:
     """Pooled F1 / FAR / MAR, the pooled oracle F1 at 10% false alarms and the mean AUC-PR of one variant."""
-    pooled, oracle, aps = np.zeros(4), np.zeros(4), []
+    pooled, oracle, aps = Counter(), Counter(), []
     for errors, labels in suite:
         cal, whole = (smoothed(e, size) for e in errors[combine])
         scores, y = whole[TRAIN:], labels[TRAIN:]
-        pooled += counts(y, scores > cal.mean() + k * cal.std())
-        o = oracle_confusion_at_far(y, scores)
-        oracle += [o["tp"], o["fp"], o["fn"], o["tn"]]
+        pooled.update(confusion(y, scores > cal.mean() + k * cal.std()))
+        oracle.update(oracle_confusion_at_far(y, scores))
         aps.append(auprc(y, scores))
-    f1, far, mar = rates(*pooled)
-    return {"f1": f1, "far": far, "mar": mar, "oracle_f1_at_far": rates(*oracle)[0], "auprc": float(np.mean(aps))}
+    mine = rates(pooled)
+    return {"f1": mine["f1"], "far": mine["far"], "mar": mine["mar"], "oracle_f1_at_far": rates(oracle)["f1"],
+            "auprc": float(np.mean(aps))}
 
 
 def main() -> None:

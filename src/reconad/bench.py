@@ -114,7 +114,8 @@ def _run(
     return scores, float(detector.threshold_.value_), time.perf_counter() - began
 
 
-def _confusion(labels: np.ndarray, predicted: np.ndarray) -> dict:
+def confusion(labels: np.ndarray, predicted: np.ndarray) -> dict:
+    """Point-wise counts ``{"tp", "fp", "fn", "tn"}`` of 0/1 predictions; several files' counts add up."""
     labels, predicted = labels.astype(bool), predicted.astype(bool)
     return {
         "tp": int((labels & predicted).sum()),
@@ -138,12 +139,13 @@ def oracle_confusion_at_far(labels: np.ndarray, scores: np.ndarray, far: float =
     normal = np.sort(scores[~labels])
     allowed = int(np.floor(far * len(normal)))  # normal rows that may be flagged
     if allowed >= len(normal):  # every normal row may be flagged (or there is none): flag everything
-        return _confusion(labels, np.ones(len(labels), dtype=bool))
+        return confusion(labels, np.ones(len(labels), dtype=bool))
     threshold = normal[len(normal) - allowed - 1]  # scores strictly above it: at most `allowed` normal rows
-    return _confusion(labels, scores > threshold)
+    return confusion(labels, scores > threshold)
 
 
-def _rates(c: dict) -> dict:
+def rates(c: dict) -> dict:
+    """Precision, recall, F1, FAR (false alarms / normal rows) and MAR (misses / anomalous rows) of counts ``c``."""
     precision = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0
     recall = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -161,9 +163,9 @@ def _evaluate(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
         "event_f1": event_f1(labels, predicted),
         "oracle_f1": oracle_best_f1(labels, scores).f1,
     }
-    row.update(_confusion(labels, predicted))
-    rates = _rates(row)
-    row["far"], row["mar"] = rates["far"], rates["mar"]
+    row.update(confusion(labels, predicted))
+    pointwise = rates(row)
+    row["far"], row["mar"] = pointwise["far"], pointwise["mar"]
     return row
 
 
@@ -234,15 +236,15 @@ def bench_skab(
         if not mine:
             continue
         pooled = {k: sum(r[k] for r in mine) for k in ("tp", "fp", "fn", "tn")}
-        rates = _rates(pooled)
-        oracle = _rates({k: sum(r["oracle_at_far"][k] for r in mine) for k in ("tp", "fp", "fn", "tn")})
+        pooled_rates = rates(pooled)
+        oracle = rates({k: sum(r["oracle_at_far"][k] for r in mine) for k in ("tp", "fp", "fn", "tn")})
         delays = [d for r in mine for d in r["delays"]]
         found = [d for d in delays if d is not None]
         summary[detector] = {
             "files": len(mine),
-            "pooled_f1": rates["f1"],
-            "pooled_far": rates["far"],
-            "pooled_mar": rates["mar"],
+            "pooled_f1": pooled_rates["f1"],
+            "pooled_far": pooled_rates["far"],
+            "pooled_mar": pooled_rates["mar"],
             "pooled_oracle_f1_at_far": oracle["f1"],
             "events": len(delays),
             "events_found": len(found),

@@ -621,7 +621,7 @@ class SeriesDetector(_Detector):
         self, raw: np.ndarray, raw_start: int, start: int, stop: int, length: int, context: bool = True
     ) -> np.ndarray:
         """Folded per-step errors of steps ``[raw_start, ...)`` -> final scores of ``[start, stop)``: smoothed,
-        spread, and (with ``context``, once the threshold is fitted) ranked by their neighbourhood below it.
+        spread, and (with ``context``, which needs the fitted threshold) ranked by their neighbourhood below it.
 
         ``raw`` must cover ``[start - left, stop + right)`` (``_reach``) within ``[0, length)``.
         """
