@@ -8,7 +8,7 @@ other parameter is at its default. The SKAB, NAB and sine columns read those ben
 of ``skab.md``, ``nab.md`` and ``sine_independent.md``); the validation columns come from
 ``benchmarks/skab_validation.py`` (SKAB's anomaly-free recording with injected anomalies, no benchmark labels).
 
-    OMP_NUM_THREADS=1 python benchmarks/drift.py      # about 3 minutes on one CPU thread
+    OMP_NUM_THREADS=1 python benchmarks/drift.py      # about 10 minutes on one CPU thread
 """
 
 from __future__ import annotations
