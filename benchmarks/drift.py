@@ -58,7 +58,7 @@ def main() -> None:
         "deviations, while its level still counts. It is not the default because the floor depends on the sensors' "
         "units (see the README).\n"
     )
-    payload = {"machine": machine(), "settings": {k: v for k, v in SETTINGS.items()}, "rows": rows}
+    payload = {"machine": machine(), "settings": SETTINGS, "rows": rows}
     for path in write_results("drift", payload, markdown):
         print("wrote", path)
 

@@ -46,6 +46,7 @@ from reconad.data import load_skab_file  # noqa: E402
 from reconad.data.skab import skab_files  # noqa: E402
 from reconad.detector import centred_moving_average  # noqa: E402
 from reconad.metrics import auprc  # noqa: E402
+from reconad.thresholds import MeanStd  # noqa: E402
 
 COMBINE = ("score", "max", "mean", "max / cal")
 SMOOTH = (5, 9, 15, 31, 101)
@@ -59,7 +60,7 @@ def raw_errors(x: np.ndarray) -> dict:
     its own, as ``fit`` scores it.
     """
     det = SeriesDetector(random_state=0, smooth=1, context=0, verbose=False).fit(x[:TRAIN])
-    cal_rows = x[TRAIN - int(round(TRAIN * det.calibration_split)) : TRAIN]
+    cal_rows = x[TRAIN - det._n_calibration(TRAIN) : TRAIN]  # the tail fit held out
     per_feature = det.explain(cal_rows), det.explain(x)  # (n_cal, D), (T, D)
     level = per_feature[0].mean(axis=0) + 1e-12  # (D,) each feature's calibration error
     return {
@@ -80,7 +81,7 @@ def measure(suite: list[tuple[dict, np.ndarray]], combine: str, size: int, k: fl
     for errors, labels in suite:
         cal, whole = (smoothed(e, size) for e in errors[combine])
         scores, y = whole[TRAIN:], labels[TRAIN:]
-        pooled.update(confusion(y, scores > cal.mean() + k * cal.std()))
+        pooled.update(confusion(y, MeanStd(k).fit(cal).predict(scores)))
         oracle.update(oracle_confusion_at_far(y, scores))
         aps.append(auprc(y, scores))
     mine = rates(pooled)
@@ -100,8 +101,8 @@ def measure_hysteresis(suite: list[tuple[dict, np.ndarray]], size: int, upper: f
     pooled = Counter()
     for errors, labels in suite:
         cal, whole = (smoothed(e, size) for e in errors["score"])
-        mean, std = cal.mean(), cal.std()
-        pooled.update(confusion(labels[TRAIN:], hysteresis(whole[TRAIN:], mean + upper * std, mean + lower * std)))
+        high, low = (MeanStd(k).fit(cal).value_ for k in (upper, lower))
+        pooled.update(confusion(labels[TRAIN:], hysteresis(whole[TRAIN:], high, low)))
     return {k: v for k, v in rates(pooled).items() if k in ("f1", "far", "mar")}
 
 

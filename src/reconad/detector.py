@@ -725,6 +725,7 @@ class SeriesDetector(_Detector):
         return step_scores, (recon.result() if recon is not None else None)
 
     def _score_scaled(self, model, x: np.ndarray) -> np.ndarray:
+        """The scores the threshold and validation metrics are computed on: without ``context``."""
         return self._windows_pass(model, x)[0]
 
     def _score_batch(self, n_features: int) -> int:
