@@ -13,7 +13,7 @@ A second table (``--suite nab-shaped``) gives the label-free proxy for NAB that 
 generator in NAB's shape, labelled by NAB's rule (``benchmarks/context.py``'s ``validation 4032``, 54 cases).
 
     OMP_NUM_THREADS=1 python benchmarks/models.py                      # about 50 minutes: two families at a time
-    OMP_NUM_THREADS=1 python benchmarks/models.py --suite nab-shaped   # about 25 minutes
+    OMP_NUM_THREADS=1 python benchmarks/models.py --suite nab-shaped   # about 50 minutes
 """
 
 from __future__ import annotations
