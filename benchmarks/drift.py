@@ -24,6 +24,8 @@ import logging  # noqa: E402
 import skab_validation  # noqa: E402
 from _common import STUDY_HEADER, machine, markdown_table, study_cells, study_row, write_results  # noqa: E402
 
+from reconad.bench import summary_line  # noqa: E402
+
 SETTINGS = {  # label -> the parameters that differ from the defaults
     "None": {"drift": None},
     "auto (default)": {"drift": "auto"},
@@ -38,7 +40,7 @@ def main() -> None:
     for label, value in SETTINGS.items():
         row = {"drift": label, **study_row(value, validation_cases)}
         rows.append(row)
-        print(" ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True)
+        print(summary_line(row), flush=True)
     markdown = (
         "# What `drift=\"auto\"` buys and costs\n\n"
         "`OMP_NUM_THREADS=1 python benchmarks/drift.py`: `SeriesDetector(random_state=..., drift=...)`, every other "

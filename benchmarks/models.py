@@ -24,10 +24,18 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import logging  # noqa: E402
+import time  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 
+import numpy as np  # noqa: E402
 import skab_validation  # noqa: E402
+import torch  # noqa: E402
 from _common import STUDY_HEADER, machine, markdown_table, study_cells, study_row, write_results  # noqa: E402
+from context import SUITE_SHAPES, validation_cases  # noqa: E402
+
+from reconad import SeriesDetector  # noqa: E402
+from reconad.bench import summary_line  # noqa: E402
+from reconad.metrics import auprc, point_f1  # noqa: E402
 
 SETTINGS = {  # label -> the parameters that differ from the defaults
     "dense (default)": {},
@@ -37,25 +45,14 @@ SETTINGS = {  # label -> the parameters that differ from the defaults
 
 
 def measure(label: str) -> dict:
-    import torch
-
     torch.set_num_threads(1)
     logging.getLogger("reconad").setLevel(logging.ERROR)  # the short-training warning, once per series
     row = {"model": label, **study_row(SETTINGS[label], list(skab_validation.cases((0, 1))))}
-    print(" ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True)
+    print(summary_line(row), flush=True)
     return row
 
 
 def measure_nab_shaped(label: str) -> dict:
-    import time
-
-    import numpy as np
-    import torch
-    from context import SUITE_SHAPES, validation_cases
-
-    from reconad import SeriesDetector
-    from reconad.metrics import auprc, point_f1
-
     torch.set_num_threads(1)
     logging.getLogger("reconad").setLevel(logging.ERROR)
     began, aps, f1s = time.perf_counter(), [], []
@@ -65,7 +62,7 @@ def measure_nab_shaped(label: str) -> dict:
         f1s.append(point_f1(labels, det.predict(test)))
     row = {"model": label, "cases": len(aps), "auprc": float(np.mean(aps)), "label_free_f1": float(np.mean(f1s)),
            "seconds": time.perf_counter() - began}
-    print(row, flush=True)
+    print(summary_line(row), flush=True)
     return row
 
 

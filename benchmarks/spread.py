@@ -23,7 +23,7 @@ import time  # noqa: E402
 
 from _common import machine, markdown_table, sine_means, write_results  # noqa: E402
 
-from reconad.bench import bench_nab, bench_skab  # noqa: E402
+from reconad.bench import bench_nab, bench_skab, summary_line  # noqa: E402
 
 SPREADS = (0, 5, 10, 15, 20, 25, 35, 50)
 
@@ -54,7 +54,7 @@ def main(argv=None) -> None:
             "seconds": time.perf_counter() - began,
         }
         rows.append(row)
-        print(" ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True)
+        print(summary_line(row), flush=True)
     header = ["spread", "NAB AUC-PR", "NAB ROC-AUC", "NAB label-free F1", "NAB event F1", "SKAB pooled F1",
               "SKAB FAR", "SKAB MAR", "SKAB AUC-PR", "sine AUPRC", "sine label-free F1"]
     table = [[r["spread"], r["nab_auprc"], r["nab_roc_auc"], r["nab_label_free_f1"], r["nab_event_f1"],
