@@ -13,8 +13,8 @@ once per case (``random_state=0``) and then varies only what happens after the r
   inside a long anomaly, so they can lower the misses without raising the threshold's false alarms; they are not
   a threshold on the scores, so the oracle column does not bound them.
 
-Each variant is measured on SKAB's benchmark files (``skab.md``'s protocol: pooled F1 / FAR / MAR, the oracle F1
-at 10% false alarms, mean AUC-PR) and on the validation suite of ``skab_validation.py`` (SKAB's anomaly-free
+Each variant is measured on SKAB's benchmark files (``skab.md``'s protocol: pooled F1 / FAR / MAR, two oracle
+F1s at 10% false alarms, mean AUC-PR) and on the validation suite of ``skab_validation.py`` (SKAB's anomaly-free
 recording with injected anomalies, which never reads the benchmark's labels: mean AUPRC, pooled F1 / FAR). The
 first row (``score``, smooth 5, k 4) is exactly the defaults with ``context=0``: it reproduces ``skab.md``'s
 F1 / FAR / MAR, which ``context`` never changes (its AUC-PR and oracle columns are those without ``context``).
@@ -41,7 +41,7 @@ from _common import machine, markdown_table, write_results  # noqa: E402
 from skab_validation import TRAIN, cases  # noqa: E402
 
 from reconad import SeriesDetector  # noqa: E402
-from reconad.bench import confusion, oracle_confusion_at_far, rates  # noqa: E402
+from reconad.bench import confusion, oracle_confusion_at_far, oracle_confusion_pooled_far, rates  # noqa: E402
 from reconad.data import load_skab_file  # noqa: E402
 from reconad.data.skab import skab_files  # noqa: E402
 from reconad.detector import centred_moving_average  # noqa: E402
@@ -76,16 +76,18 @@ def smoothed(raw: np.ndarray, size: int) -> np.ndarray:
 
 
 def measure(suite: list[tuple[dict, np.ndarray]], combine: str, size: int, k: float) -> dict:
-    """Pooled F1 / FAR / MAR, the pooled oracle F1 at 10% false alarms and the mean AUC-PR of one variant."""
-    pooled, oracle, aps = Counter(), Counter(), []
+    """Pooled F1 / FAR / MAR, the two oracle F1s at 10% false alarms and the mean AUC-PR of one variant."""
+    pooled, oracle, aps, scored = Counter(), Counter(), [], []
     for errors, labels in suite:
         cal, whole = (smoothed(e, size) for e in errors[combine])
         scores, y = whole[TRAIN:], labels[TRAIN:]
         pooled.update(confusion(y, MeanStd(k).fit(cal).predict(scores)))
         oracle.update(oracle_confusion_at_far(y, scores))
         aps.append(auprc(y, scores))
+        scored.append((y, scores))
     mine = rates(pooled)
     return {"f1": mine["f1"], "far": mine["far"], "mar": mine["mar"], "oracle_f1_at_far": rates(oracle)["f1"],
+            "ceiling_f1_at_far": rates(oracle_confusion_pooled_far(*zip(*scored)))["f1"],
             "auprc": float(np.mean(aps))}
 
 
@@ -144,14 +146,18 @@ def main() -> None:
                       f"far {s['far']:.3f} | validation f1 {v['f1']:.3f} far {v['far']:.3f}", flush=True)
 
     header = ["features", "smooth", "threshold", "SKAB F1", "SKAB FAR", "SKAB MAR", "SKAB oracle F1 at FAR 10%",
-              "SKAB AUC-PR", "validation AUPRC", "validation F1", "validation FAR"]
+              "SKAB oracle F1 at pooled FAR 10%", "SKAB AUC-PR", "validation AUPRC", "validation F1", "validation FAR"]
     body = [
         [r["combine"], r["smooth"], f"mean + {r['k']:.0f} std", r["skab"]["f1"], f"{100 * r['skab']['far']:.1f}%",
-         f"{100 * r['skab']['mar']:.1f}%", r["skab"]["oracle_f1_at_far"], r["skab"]["auprc"],
+         f"{100 * r['skab']['mar']:.1f}%", r["skab"]["oracle_f1_at_far"], r["skab"]["ceiling_f1_at_far"],
+         r["skab"]["auprc"],
          r["validation"]["auprc"], r["validation"]["f1"], f"{100 * r['validation']['far']:.1f}%"]
         for r in rows
     ]
     best = max(r["skab"]["oracle_f1_at_far"] for r in rows)
+    ceiling = max(r["skab"]["ceiling_f1_at_far"] for r in rows)
+    default_ceiling = rows[0]["skab"]["ceiling_f1_at_far"]
+    label_free = max((r["skab"]["f1"] for r in rows if r["skab"]["far"] <= 0.10), default=float("nan"))
     two_header = ["smooth", "upper", "lower", "SKAB F1", "SKAB FAR", "SKAB MAR", "validation F1", "validation FAR"]
     two_body = [
         [r["smooth"], f"mean + {r['upper']:.0f} std", f"mean + {r['lower']:.0f} std", r["skab"]["f1"],
@@ -171,11 +177,17 @@ def main() -> None:
         f"(`skab.md`'s protocol) and {len(validation)} validation cases (`skab_validation.py`, no benchmark labels). "
         "The first row is the defaults with `context=0` (the same F1 / FAR / MAR; AUC-PR and the oracle column without "
         "context's re-ranking). Every SKAB column reads SKAB's test labels, so a variant picked from them is "
-        "an *oracle* choice; the oracle F1 column is the best any threshold rule could do with those scores at 10% "
-        "false alarms.\n\n"
+        "an *oracle* choice. The two oracle columns read the labels too: *at FAR 10%* holds each file to at most 10% "
+        "of its own normal rows; *at pooled FAR 10%* lets each file's threshold spend the false alarms where they "
+        "buy the most recall as long as 10% of all normal rows are not exceeded (`oracle_confusion_pooled_far`): "
+        "the ceiling of every per-file threshold rule on those scores.\n\n"
         + markdown_table(header, body)
-        + f"\nThe issue's target is pooled F1 >= 0.85 at FAR <= 10%. The best oracle F1 at 10% false alarms of any "
-        f"variant here is {best:.3f}: with these scores no label-free threshold can reach the target.\n\n"
+        + f"\nThe issue's target is pooled F1 >= 0.85 at FAR <= 10%. With every file held to 10% false alarms, the "
+        f"best oracle F1 of any variant here is {best:.3f}. Free to spend the false alarms unevenly, thresholds "
+        f"chosen with the labels reach {default_ceiling:.3f} on the first row's scores and up to {ceiling:.3f} on "
+        "the smoothed ones: the target lies within what these scores allow, but only for a rule that knew which "
+        "files' normal rows to give up. The best label-free row here with FAR <= 10% reads "
+        f"{label_free:.3f}.\n\n"
         "## Two-level (hysteresis) flags\n\n"
         "The defaults' scores (`score`), flagged by runs: a run of steps above the lower level counts whole when one "
         "of its steps is above the upper level. It holds alarms through dips, but it also holds the false ones.\n\n"

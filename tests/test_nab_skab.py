@@ -14,8 +14,11 @@ import reconad
 from reconad.bench import (
     bench_nab,
     bench_skab,
+    confusion,
     nab_markdown,
     oracle_confusion_at_far,
+    oracle_confusion_pooled_far,
+    rates,
     skab_markdown,
     summary_line,
 )
@@ -162,6 +165,7 @@ def test_bench_functions_on_two_files():
     otp, ofp, ofn = (sum(o[k] for o in oracle) for k in ("tp", "fp", "fn"))
     assert s["pooled_oracle_f1_at_far"] == pytest.approx(2 * otp / (2 * otp + ofp + ofn))
     assert all(o["fp"] <= 0.1 * (o["fp"] + o["tn"]) for o in oracle)
+    assert s["pooled_oracle_f1_at_far"] <= s["pooled_ceiling_f1_at_far"] <= 1  # pooling can only add choices
     # each file holds one labelled anomaly; a delay points into it, or the anomaly was missed
     assert all(len(r["delays"]) == 1 for r in rows) and s["events"] == 2
     found = [d for r in rows for d in r["delays"] if d is not None]
@@ -202,6 +206,54 @@ def test_oracle_at_far_never_exceeds_the_rate_and_no_threshold_within_it_finds_m
         for t in [-np.inf, *np.unique(scores)]:  # every threshold that keeps within the allowance finds no more
             if ((scores > t) & ~labels).sum() <= far * normals:
                 assert ((scores > t) & labels).sum() <= c["tp"]
+
+
+@pytest.mark.parametrize(
+    "files, far, expected",
+    [
+        # B's anomalies (3, 4) sit under two of its normal rows: 10% of each file's normal rows (the per-file
+        # oracle) cannot reach them, but the pooled allowance floor(0.35 * 6) = 2 spent in B finds both
+        ([([0, 0, 1, 1], [1, 2, 3, 4]), ([0, 0, 0, 0, 1, 1], [5, 6, 1, 2, 3, 4])], 0.35,
+         {"tp": 4, "fp": 2, "fn": 0, "tn": 4}),
+        # with an allowance of one false alarm, B's anomalies are out of reach: A alone, no false alarm spent
+        ([([0, 0, 1, 1], [1, 2, 3, 4]), ([0, 0, 0, 0, 1, 1], [5, 6, 1, 2, 3, 4])], 0.2,
+         {"tp": 2, "fp": 0, "fn": 2, "tn": 6}),
+        # a tie flags together: the anomaly costs the tied normal row, which FAR 50% of one row does not allow
+        ([([0, 1], [5, 5])], 0.5, {"tp": 0, "fp": 0, "fn": 1, "tn": 1}),
+        ([([0, 1], [5, 5])], 1.0, {"tp": 1, "fp": 1, "fn": 0, "tn": 0}),
+        # false alarms that buy no more recall would only lower F1: the allowance of two stays unspent ...
+        ([([0, 0, 0, 1], [9, 8, 1, 10])], 0.7, {"tp": 1, "fp": 0, "fn": 0, "tn": 3}),
+        # ... but spent when they do: two false alarms for the one anomaly (F1 0.5) beat finding nothing
+        ([([0, 0, 0, 1], [9, 8, 1, 2])], 0.7, {"tp": 1, "fp": 2, "fn": 0, "tn": 1}),
+    ],
+)
+def test_oracle_confusion_pooled_far_by_hand(files, far, expected):
+    labels = [np.array(y) for y, _ in files]
+    scores = [np.array(s, dtype=float) for _, s in files]
+    assert oracle_confusion_pooled_far(labels, scores, far) == expected
+
+
+@given(
+    st.lists(st.lists(st.tuples(st.booleans(), st.integers(0, 4)), min_size=1, max_size=5), min_size=1, max_size=3),
+    st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0]),
+)
+def test_oracle_pooled_far_is_the_best_of_every_per_file_threshold_choice(files, far):
+    import itertools
+
+    labels = [np.array([r[0] for r in f]) for f in files]
+    scores = [np.array([r[1] for r in f], dtype=float) for f in files]
+    c = oracle_confusion_pooled_far(labels, scores, far)
+    normals = sum(int((~y).sum()) for y in labels)
+    assert c["tp"] + c["fn"] == sum(int(y.sum()) for y in labels) and c["fp"] + c["tn"] == normals
+    assert c["fp"] <= far * normals
+    best = 0.0  # brute force: every combination of one threshold per file within the pooled allowance
+    for ts in itertools.product(*[[-np.inf, *np.unique(s)] for s in scores]):
+        counts = [confusion(y, s > t) for y, s, t in zip(labels, scores, ts)]
+        if sum(k["fp"] for k in counts) <= far * normals:
+            best = max(best, rates({k: sum(x[k] for x in counts) for k in ("tp", "fp", "fn", "tn")})["f1"])
+    assert rates(c)["f1"] == pytest.approx(best)
+    per_file = [oracle_confusion_at_far(y, s, far) for y, s in zip(labels, scores)]
+    assert rates(c)["f1"] >= rates({k: sum(x[k] for x in per_file) for k in c})["f1"] - 1e-12
 
 
 def test_report_names_the_top_features_of_each_region():
