@@ -174,6 +174,9 @@ def test_bad_input_is_refused_and_leaves_no_output(train, tmp_path):
         score_parquet(det, _write(tmp_path / "nan", nan, [150, 150], ["value"]), out, columns=["value"])
     with pytest.raises(InputError, match="not fitted|does not exist"):
         score_parquet(tmp_path / "missing.reconad", data, out, columns=["value"])
+    split = SeriesDetector(model="gru", threshold="batch_split", **FAST).fit(train)
+    with pytest.raises(InputError, match="relative to the whole scored batch"):  # partitions would split alone
+        score_parquet(split, data, out, columns=["value"])
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []  # no staging folder left
     out.mkdir()

@@ -173,6 +173,10 @@ def _model_bytes(model) -> tuple[bytes, object]:
     det = _detector_from_bytes(data)
     if not isinstance(det, SeriesDetector):
         raise InputError(f"{model} holds a {type(det).__name__}; Dask scoring is for SeriesDetector models")
+    if det.threshold_.batch_relative:  # each partition would be split on its own, unlike predict on the series
+        raise InputError(f"the model's threshold {det.threshold_.name!r} flags relative to the whole scored batch, "
+                         "which Dask scoring cuts into partitions; refit with a fixed threshold (the default "
+                         "mean_std) or score the series at once with det.predict")
     return data, det
 
 

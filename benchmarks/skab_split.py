@@ -1,0 +1,154 @@
+"""Flags relative to the scored recording: ``BatchSplit`` against the fixed mean + 4 std, chosen without SKAB labels.
+
+Many SKAB files end in a state the machine settles into after the fault: above the training level, so a fixed
+threshold flags it (false alarms), yet orders of magnitude below the fault itself. ``BatchSplit(k)`` flags, of a
+recording scored at once, the steps above a floor of mean + ``k`` std of the calibration scores *and* above
+Otsu's split of the recording's log scores (``reconad.thresholds``). It reads no labels.
+
+Candidates: the detector's ``smooth`` (5, the default; 15; 31) x ``context`` (50, the default; 0: ``context``
+lifts the unflagged steps towards the floor, which moves the split) x the rule (mean + 4 std, the default;
+``BatchSplit`` with k = 1, 2, 3, 4). Each case is fitted once per ``smooth``; each rule then replaces the fitted
+threshold with itself fitted on the same calibration scores (what ``fit`` would have done with
+``threshold=rule``), and ``predict`` gives the flags, ``context`` included. Three suites:
+
+- *validation* (chooses): the 64 cases of ``skab_validation.py`` (SKAB's anomaly-free recording, one synthetic
+  anomaly injected per segment) and the 8 segments with nothing injected (*clean*), whose every flag is a false
+  alarm: a rule that leans on each recording holding an anomaly pays for it there.
+- *SKAB* (reports): the 34 labelled files, ``skab.md``'s protocol. The first row reproduces ``skab.md``.
+
+The choice, made on validation alone: the highest validation F1 among the candidates whose validation FAR and
+clean FAR are both no higher than the defaults'. SKAB's labels are read only to score.
+
+    OMP_NUM_THREADS=1 python benchmarks/skab_split.py      # about 8 minutes with 2 workers
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections import Counter
+from multiprocessing import Pool
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, markdown_table, write_results  # noqa: E402
+from skab_validation import SEGMENT, TRAIN, cases  # noqa: E402
+
+from reconad import SeriesDetector  # noqa: E402
+from reconad.bench import TRAIN_ROWS, confusion, oracle_confusion_pooled_far, rates  # noqa: E402
+from reconad.data import load_skab_anomaly_free, load_skab_file  # noqa: E402
+from reconad.data.skab import skab_files  # noqa: E402
+from reconad.detector import CONTEXT_DEFAULT  # noqa: E402
+from reconad.thresholds import BatchSplit, MeanStd  # noqa: E402
+
+assert TRAIN == TRAIN_ROWS  # the validation suite mimics SKAB's split
+SMOOTHS = (5, 15, 31)
+CONTEXTS = (CONTEXT_DEFAULT, 0)
+RULES = {"mean + 4 std": lambda: MeanStd(k=4.0), **{f"BatchSplit(k={k})": (lambda k=k: BatchSplit(k=float(k)))
+                                                    for k in (1, 2, 3, 4)}}
+DEFAULT = (5, CONTEXT_DEFAULT, "mean + 4 std")
+
+
+def all_cases() -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """(suite, name, series (T, 8), labels (T,)) for every validation, clean and SKAB case."""
+    out = [("validation", name, x, y) for name, x, y in cases((0, 1))]
+    free = load_skab_anomaly_free().features.to_numpy(dtype=np.float32)
+    for seg in range(len(free) // SEGMENT):
+        out.append(("clean", f"{seg}-none", free[seg * SEGMENT : (seg + 1) * SEGMENT], np.zeros(SEGMENT, np.int8)))
+    for name in skab_files():
+        recording = load_skab_file(name)
+        out.append(("SKAB", name, recording.features.to_numpy(dtype=np.float32), np.asarray(recording.labels)))
+    return out
+
+
+def flags_of(case) -> tuple[str, str, np.ndarray, dict]:
+    """Each (smooth, rule)'s flags and scores on the scored rows of one case."""
+    logging.getLogger("reconad").setLevel(logging.ERROR)  # every 400-row training part shrinks the window
+    suite, name, x, y = case
+    out = {}
+    for smooth in SMOOTHS:
+        det = SeriesDetector(random_state=0, verbose=False, smooth=smooth).fit(x[:TRAIN])
+        tail = x[TRAIN - det._n_calibration(TRAIN) : TRAIN]
+        calibration = det._score_scaled(det.model_, det._scale(tail))  # the scores fit fitted its threshold on
+        fitted = det.threshold_.value_
+        assert abs(MeanStd(k=4.0).fit(calibration).value_ - fitted) <= 1e-9 * max(1.0, abs(fitted))
+        for context in CONTEXTS:
+            det.context = context  # read only when scoring, so this is the detector fitted with it
+            for rule, make in RULES.items():
+                det.threshold_ = make().fit(calibration)  # as if fitted with threshold=rule; context follows it
+                out[smooth, context, rule] = (det.predict(x)[TRAIN:], det.anomaly_score(x)[TRAIN:])
+    return suite, name, y[TRAIN:], out
+
+
+def main() -> None:
+    began = time.perf_counter()
+    with Pool(2) as pool:
+        done = []
+        for result in pool.imap(flags_of, all_cases()):
+            done.append(result)
+            print(f"{result[0]} {result[1]} done ({time.perf_counter() - began:.0f} s)", flush=True)
+
+    rows = []
+    for smooth, context, rule in ((s, c, r) for s in SMOOTHS for c in CONTEXTS for r in RULES):
+        row = {"smooth": smooth, "context": context, "rule": rule}
+        for suite in ("validation", "clean", "SKAB"):
+            pooled = Counter()
+            for s, _, y, out in done:
+                if s == suite:
+                    pooled.update(confusion(y, out[smooth, context, rule][0]))
+            row[suite] = rates(pooled)
+        skab = [(y, out[smooth, context, rule][1]) for s, _, y, out in done if s == "SKAB"]
+        row["SKAB ceiling"] = rates(oracle_confusion_pooled_far(*zip(*skab)))["f1"]
+        rows.append(row)
+        print(f"smooth {smooth} context {context} {rule}: validation f1 {row['validation']['f1']:.3f} far "
+              f"{row['validation']['far']:.3f} clean far {row['clean']['far']:.3f} | SKAB f1 "
+              f"{row['SKAB']['f1']:.3f} far {row['SKAB']['far']:.3f}", flush=True)
+
+    default = next(r for r in rows if (r["smooth"], r["context"], r["rule"]) == DEFAULT)
+    eligible = [r for r in rows if r["validation"]["far"] <= default["validation"]["far"]
+                and r["clean"]["far"] <= default["clean"]["far"]]
+    chosen = max(eligible, key=lambda r: r["validation"]["f1"])
+
+    def pct(v):
+        return f"{100 * v:.1f}%"
+
+    header = ["smooth", "context", "rule", "validation F1", "validation FAR", "clean FAR", "SKAB F1", "SKAB FAR",
+              "SKAB MAR", "SKAB oracle F1 at pooled FAR 10%"]
+    body = [[r["smooth"], r["context"], ("**" + r["rule"] + "**") if r is chosen else r["rule"], r["validation"]["f1"],
+             pct(r["validation"]["far"]), pct(r["clean"]["far"]), r["SKAB"]["f1"], pct(r["SKAB"]["far"]),
+             pct(r["SKAB"]["mar"]), r["SKAB ceiling"]] for r in rows]
+    counts = Counter(s for s, *_ in done)
+    md = (
+        "# SKAB: flags relative to the scored recording (`BatchSplit`)\n\n"
+        "`OMP_NUM_THREADS=1 python benchmarks/skab_split.py`. reconad's defaults (`random_state=0`) but for "
+        "`smooth`, `context` and the threshold rule; every rule fitted on the same calibration scores (the held-out "
+        f"last 80 training rows). Validation: {counts['validation']} cases of `skab_validation.py` (anomaly-free "
+        f"recording with one injected anomaly each) and {counts['clean']} segments with nothing injected (*clean*: "
+        f"every flag a false alarm). SKAB: the {counts['SKAB']} files, `skab.md`'s protocol; its first row reproduces "
+        "`skab.md`. The oracle column reads SKAB's labels: the best pooled F1 of any threshold per file with at "
+        "most 10% false alarms pooled, the ceiling of every rule on those scores.\n\n"
+        + markdown_table(header, body)
+        + f"\nChosen on validation alone (the highest validation F1 among the candidates whose validation FAR and "
+        f"clean FAR are no higher than the defaults'): **smooth {chosen['smooth']}, context {chosen['context']}, "
+        f"{chosen['rule']}**, validation "
+        f"F1 {chosen['validation']['f1']:.3f} at FAR {pct(chosen['validation']['far'])} (defaults "
+        f"{default['validation']['f1']:.3f} at {pct(default['validation']['far'])}), clean FAR "
+        f"{pct(chosen['clean']['far'])} (defaults {pct(default['clean']['far'])}). On SKAB it reads "
+        f"{chosen['SKAB']['f1']:.3f} at FAR {pct(chosen['SKAB']['far'])}, MAR {pct(chosen['SKAB']['mar'])} "
+        f"(defaults {default['SKAB']['f1']:.3f} / {pct(default['SKAB']['far'])} / {pct(default['SKAB']['mar'])}); "
+        "the target is F1 >= 0.85 at FAR <= 10%.\n"
+    )
+    write_results("skab_split", {"machine": machine(), "cases": dict(counts), "rows": rows,
+                                 "chosen": {k: chosen[k] for k in ("smooth", "context", "rule")},
+                                 "seconds": time.perf_counter() - began}, md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
