@@ -324,6 +324,26 @@ def test_fit_score_evaluate_on_skab(tmp_path, capsys):
     assert "Accelerometer1RMS" in html and "label-free" in html and "oracle" in html
 
 
+def test_the_whole_recording_preset_flags_each_scored_file_as_one_batch(tmp_path, capsys):
+    from conftest import require_dataset
+
+    skab = require_dataset("skab")
+    train, test = skab / "other" / "6.csv", skab / "other" / "6.csv"
+    common = ["--time-col", "datetime", "--drop", "anomaly,changepoint"]
+    code, out, err = call(capsys, "fit", train, "--out", tmp_path / "pump.reconad", *common, "--rows", ":400",
+                          "--preset", "whole-recording", "--epochs", "5")
+    assert code == 0, err
+    det = reconad.load(tmp_path / "pump.reconad")
+    assert det.smooth == 31 and det.context == 0 and det.threshold_.name == "batch_split"
+    code, out, err = call(capsys, "score", tmp_path / "pump.reconad", test, *common, "--out",
+                          tmp_path / "scores.csv", "--quiet")
+    assert code == 0, err
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    above_floor = scores["score"] > det.threshold_.value_
+    assert scores["label"].sum() < above_floor.sum()  # the split leaves some steps above the floor unflagged
+    assert np.all(scores["label"] <= above_floor)
+
+
 # ---- images -------------------------------------------------------------------------------------------------------
 
 

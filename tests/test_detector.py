@@ -84,13 +84,15 @@ def test_preset_is_the_notebook_configuration():
                               stride=10, score_stride=100, scaler=None, calibration_split=0, epochs=20,
                               batch_size=8, lr=1e-3, drift=None, context=0, random_state=5)
     assert SeriesDetector.from_preset("sine-notebook", random_state=5).get_params() == explicit.get_params()
-    with pytest.raises(InputError, match="known presets: mnist-slides, sine-notebook"):
+    with pytest.raises(InputError, match="known presets: mnist-slides, sine-notebook, whole-recording"):
         SeriesDetector.from_preset("nope")
     with pytest.raises(InputError, match="is for ImageDetector, not SeriesDetector"):
         SeriesDetector.from_preset("mnist-slides")
     slides = reconad.ImageDetector(model="mlp", latent_dim=64, transforms=None, error="mse", density=None, epochs=5,
                                    batch_size=32, lr=1e-3, random_state=5)
     assert reconad.ImageDetector.from_preset("mnist-slides", random_state=5).get_params() == slides.get_params()
+    recording = SeriesDetector(smooth=31, context=0, threshold="batch_split", random_state=5)
+    assert SeriesDetector.from_preset("whole-recording", random_state=5).get_params() == recording.get_params()
 
 
 def test_calibration_split_zero_uses_training_scores_and_says_so(sine):

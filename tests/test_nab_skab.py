@@ -173,6 +173,18 @@ def test_bench_functions_on_two_files():
     assert s["median_delay"] == (pytest.approx(float(np.median(found))) if found else None)
 
 
+def test_bench_flags_with_the_detectors_threshold_object():
+    require_dataset("skab")
+    from reconad.thresholds import BatchSplit
+
+    names = ["other/6.csv"]  # its rows after the fault sit above the fixed threshold, far below the fault
+    fixed = bench_skab(names=names, detectors=["reconad"], epochs=5)["per_file"][0]
+    split = bench_skab(names=names, detectors=["reconad"], epochs=5, params={"threshold": BatchSplit()})["per_file"][0]
+    assert split["auprc"] == pytest.approx(fixed["auprc"])  # the same floor (mean + 4 std), so the same scores
+    assert split["tp"] + split["fp"] < fixed["tp"] + fixed["fp"]  # BatchSplit only removes flags
+    assert split["fp"] < fixed["fp"]
+
+
 @pytest.mark.parametrize(
     "labels, scores, far, expected",
     [

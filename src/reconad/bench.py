@@ -29,6 +29,7 @@ from reconad.data.skab import TRAIN_ROWS, load_skab_file, skab_files
 from reconad.data.windows import fold_windows, sliding_windows
 from reconad.detector import SeriesDetector
 from reconad.metrics import auprc, detection_delays, event_f1, oracle_best_f1, point_f1, roc_auc
+from reconad.thresholds import Threshold
 
 log = logging.getLogger("reconad")
 
@@ -107,11 +108,11 @@ def make_detector(name: str, epochs: int | None = None, params: dict | None = No
 def _run(
     name: str, train: np.ndarray, whole: np.ndarray, epochs: int | None, params: dict | None = None
 ) -> tuple[np.ndarray, float, float]:
-    """Fit on ``train``, score ``whole``: (scores, threshold, seconds)."""
+    """Fit on ``train``, score ``whole``: (scores, the fitted threshold object, seconds)."""
     began = time.perf_counter()
     detector = make_detector(name, epochs, params).fit(train)
     scores = detector.anomaly_score(whole)
-    return scores, float(detector.threshold_.value_), time.perf_counter() - began
+    return scores, detector.threshold_, time.perf_counter() - began
 
 
 def confusion(labels: np.ndarray, predicted: np.ndarray) -> dict:
@@ -200,8 +201,8 @@ def rates(c: dict) -> dict:
     return {"precision": precision, "recall": recall, "f1": f1, "far": far, "mar": mar}
 
 
-def _evaluate(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
-    predicted = (scores > threshold).astype(np.int8)
+def _evaluate(labels: np.ndarray, scores: np.ndarray, threshold: Threshold) -> dict:
+    predicted = threshold.predict(scores)  # the rows after the training part, flagged as one batch
     row = {
         "auprc": auprc(labels, scores),
         "roc_auc": roc_auc(labels, scores),
@@ -273,7 +274,7 @@ def bench_skab(
             row = {"file": name, "detector": detector, "rows": len(x), "train_rows": TRAIN_ROWS}
             row.update(_evaluate(recording.labels[TRAIN_ROWS:], scores[TRAIN_ROWS:], threshold))
             row["oracle_at_far"] = oracle_confusion_at_far(recording.labels[TRAIN_ROWS:], scores[TRAIN_ROWS:])
-            row["delays"] = detection_delays(recording.labels[TRAIN_ROWS:], scores[TRAIN_ROWS:] > threshold)
+            row["delays"] = detection_delays(recording.labels[TRAIN_ROWS:], threshold.predict(scores[TRAIN_ROWS:]))
             row["seconds"] = seconds
             rows.append(row)
             if progress:
