@@ -339,6 +339,9 @@ def test_the_whole_recording_preset_flags_each_scored_file_as_one_batch(tmp_path
                           tmp_path / "scores.csv", "--quiet")
     assert code == 0, err
     scores = pd.read_csv(tmp_path / "scores.csv")
+    level = det.threshold_.level(det.anomaly_score(pd.read_csv(test, sep=";").drop(columns=["datetime", "anomaly",
+                                                                                          "changepoint"])))
+    assert f"label-free threshold {level:.4g}" in out and level > det.threshold_.value_  # this file's split
     above_floor = scores["score"] > det.threshold_.value_
     assert scores["label"].sum() < above_floor.sum()  # the split leaves some steps above the floor unflagged
     assert np.all(scores["label"] <= above_floor)

@@ -244,6 +244,7 @@ def test_batch_split_leaves_a_moderately_raised_stretch_unflagged():
     ])
     flags = threshold.predict(batch)
     assert flags[400:].all() and not flags[300:400].any()
+    assert 3.5 < threshold.level(batch) < 900 and MeanStd(k=2).fit(normal).level(batch) == threshold.value_
     assert MeanStd(k=2).fit(normal).predict(batch)[300:].all()  # a fixed threshold flags the raised stretch too
     # a batch without the fault, or of one step, is held to the floor alone
     assert threshold.predict(batch[:400])[300:].mean() > 0.5
@@ -257,6 +258,10 @@ def test_batch_split_flags_a_subset_of_its_floor(normal, batch):
     assert split.value_ == floor.value_
     flags, fixed = split.predict(batch), floor.predict(batch)
     assert flags.dtype == np.int8 and np.all(flags <= fixed)
+    level = split.level(batch)  # the level it flags above: the floor or the batch's split, whichever is higher
+    assert level >= split.value_
+    b = np.asarray(batch)
+    assert not flags[b <= level].any() and flags[b > level * (1 + 1e-9)].all()
 
 
 def test_a_detector_with_batch_split_flags_a_subset_of_the_defaults_and_saves_it(tmp_path):
@@ -275,6 +280,12 @@ def test_a_detector_with_batch_split_flags_a_subset_of_the_defaults_and_saves_it
     fixed, relative = default.predict(test), split.predict(test)
     assert np.all(relative <= fixed) and relative[500:560].all()
     assert fixed[300:400].mean() > 0.5 and relative[300:400].mean() < 0.1
+    from reconad.report import series_report
+
+    html, _ = series_report(split, test, split.anomaly_score(test), relative, data_info={"name": "t"},
+                            fingerprint="f")
+    level = split.threshold_.level(split.anomaly_score(test))
+    assert level > split.threshold_.value_ and f"threshold {level:.4g}" in html and "split above the floor" in html
     split.save(tmp_path / "split.reconad")
     again = load(tmp_path / "split.reconad")
     assert isinstance(again.threshold_, BatchSplit)

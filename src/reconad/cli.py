@@ -435,7 +435,7 @@ def _score(args: argparse.Namespace) -> int:
     if regions_out is not None:
         _write_frame(spans, regions_out)
     print(f"scored {len(frame):,} rows: {int(predicted.sum()):,} flagged in {len(spans)} region(s) at the "
-          f"label-free threshold {det.threshold_.value_:.4g}")
+          f"label-free threshold {det.threshold_.level(scores):.4g}")
     print(f"wrote {out}" + (f" and {regions_out}" if regions_out else ""))
     return EXIT_OK
 

@@ -384,7 +384,7 @@ def series_report(det, x, scores, predicted, labels=None, *, time=None, data_inf
     from reconad.metrics import regions
     from reconad.plots import plot_score_timeline, plot_scores
 
-    threshold = float(det.threshold_.value_)
+    threshold = float(det.threshold_.level(scores))  # for a batch-relative threshold, this batch's level
     names = list(getattr(x, "columns", [])) or [f"feature {i}" for i in range(np.shape(x)[1])]
     sections = [data_section(data_info)]
     sections.append(Section("Training history", history_section(det.history_, det.model)))
@@ -408,7 +408,9 @@ def series_report(det, x, scores, predicted, labels=None, *, time=None, data_inf
                  + (f" — {where}" if end - start < len(scores) else " (x axis: step index)") + ".")
     spans = regions(np.asarray(predicted))
     summary = paragraph(f"{int(np.sum(predicted)):,} of {len(predicted):,} steps flagged, in {len(spans)} predicted "
-                        f"region(s); threshold {threshold:.4g} ({det.threshold_source_}).")
+                        f"region(s); threshold {threshold:.4g} ({det.threshold_source_})"
+                        + (f", this series' split above the floor {float(det.threshold_.value_):.4g}"
+                           if threshold != det.threshold_.value_ else "") + ".")
     sections.append(Section("Scores and regions", summary + timeline + detail + region_features(det, x, spans,
                                                                                              scores, names)))
     evaluation = None

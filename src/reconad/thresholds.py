@@ -76,6 +76,12 @@ class Threshold:
             raise InputError(f"{type(self).__name__} is not fitted; call fit(scores_of_normal_data) first")
         return (np.asarray(scores) > self.value_).astype(np.int8)
 
+    def level(self, scores) -> float:
+        """The score above which ``predict(scores)`` flags: ``value_`` for a threshold that ignores the batch."""
+        if self.value_ is None:
+            raise InputError(f"{type(self).__name__} is not fitted; call fit(scores_of_normal_data) first")
+        return self.value_
+
     def params(self) -> dict:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
 
@@ -286,13 +292,23 @@ class BatchSplit(Threshold):
     def _compute(self, scores: np.ndarray) -> float:
         return float(scores.mean() + self.k * scores.std())
 
-    def predict(self, scores) -> np.ndarray:
-        flags = super().predict(scores)  # above the floor; checks that the threshold is fitted
+    def _split(self, scores) -> tuple[np.ndarray, np.ndarray, float]:
+        """(flags above the floor, log scores, Otsu's cut of the logs); the cut is -inf when nothing is split."""
+        flags = super().predict(scores).astype(bool)  # above the floor; checks that the threshold is fitted
         s = np.asarray(scores, dtype=np.float64)
         if self.value_ <= 0 or not flags.any():  # no scale to take logs against, or nothing to split
-            return flags
+            return flags, s, -math.inf
         logs = np.log(np.maximum(s, 1e-6 * self.value_))  # scores near 0 would otherwise dominate the low group
-        return (flags.astype(bool) & (logs > otsu_cut(logs))).astype(np.int8)
+        return flags, logs, otsu_cut(logs)
+
+    def predict(self, scores) -> np.ndarray:
+        flags, logs, cut = self._split(scores)
+        return (flags & (logs > cut)).astype(np.int8)
+
+    def level(self, scores) -> float:
+        """The higher of the floor and the batch's split (as a score): what ``predict(scores)`` flags above."""
+        _, _, cut = self._split(scores)
+        return max(self.value_, math.exp(cut)) if math.isfinite(cut) else self.value_
 
 
 THRESHOLDS: dict[str, type[Threshold]] = {
