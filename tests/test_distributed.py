@@ -81,6 +81,23 @@ def test_two_workers_give_exactly_the_one_process_scores(params, cluster, train,
     assert summary.flagged == int(det.predict(x).sum()) > 0
 
 
+def test_batch_split_flags_the_whole_series_not_each_partition(train, tmp_path):
+    det = SeriesDetector(model="dense", threshold="batch_split", **FAST).fit(train)
+    x = _series(sum(SIZES))[:, 0]
+    x[len(x) // 3 : len(x) // 3 + 40] += 20.0  # a fault far above everything else, in the fourth partition
+    x[4700:4800] += 0.7  # a mildly raised stretch in the last partition: above the floor, far below the fault
+    scores = det.anomaly_score(x)
+    last = slice(sum(SIZES[:-1]), None)
+    alone = det.threshold_.predict(scores[last])  # the last partition flagged on its own
+    assert alone.sum() > det.predict(x)[last].sum()  # so per-partition flags would differ from the series'
+    data = _write(tmp_path / "data", x[:, None], SIZES, ["value"])
+    summary = score_parquet(det, data, tmp_path / "out", columns=["value"])
+    result, _ = _read(tmp_path / "out")
+    np.testing.assert_array_equal(result["score"].to_numpy(), scores)
+    np.testing.assert_array_equal(result["label"].to_numpy(), det.predict(x))
+    assert summary.flagged == int(det.predict(x).sum()) > 0
+
+
 def test_many_batches_named_columns_and_a_local_cluster(train, tmp_path):
     """A series long enough for several model batches; a DataFrame-fitted detector picks its own columns."""
     frame = pd.DataFrame(_series(800, 2, seed=1), columns=["a", "b"])
@@ -174,9 +191,6 @@ def test_bad_input_is_refused_and_leaves_no_output(train, tmp_path):
         score_parquet(det, _write(tmp_path / "nan", nan, [150, 150], ["value"]), out, columns=["value"])
     with pytest.raises(InputError, match="not fitted|does not exist"):
         score_parquet(tmp_path / "missing.reconad", data, out, columns=["value"])
-    split = SeriesDetector(model="gru", threshold="batch_split", **FAST).fit(train)
-    with pytest.raises(InputError, match="relative to the whole scored batch"):  # partitions would split alone
-        score_parquet(split, data, out, columns=["value"])
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []  # no staging folder left
     out.mkdir()

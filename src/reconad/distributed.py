@@ -173,10 +173,6 @@ def _model_bytes(model) -> tuple[bytes, object]:
     det = _detector_from_bytes(data)
     if not isinstance(det, SeriesDetector):
         raise InputError(f"{model} holds a {type(det).__name__}; Dask scoring is for SeriesDetector models")
-    if det.threshold_.batch_relative:  # each partition would be split on its own, unlike predict on the series
-        raise InputError(f"the model's threshold {det.threshold_.name!r} flags relative to the whole scored batch, "
-                         "which Dask scoring cuts into partitions; refit with a fixed threshold (the default "
-                         "mean_std) or score the series at once with det.predict")
     return data, det
 
 
@@ -190,7 +186,8 @@ def score_parquet(model, data_dir, out_dir, *, workers: int | None = None, sched
     ``scheduler`` is the address of a running Dask scheduler (``tcp://host:8786``) or a
     ``distributed.Client``; with neither, Dask's local threaded scheduler runs the tasks. The output has one
     row per input row in the same order, one file per input partition, and equals ``det.anomaly_score`` /
-    ``det.predict`` on the concatenated series exactly. It is written to a temporary folder beside
+    ``det.predict`` on the concatenated series exactly (a batch-relative threshold, ``BatchSplit``, is applied
+    once more to all the scores after the partitions are scored). It is written to a temporary folder beside
     ``out_dir`` and renamed into place, so a failure leaves no half-written output.
     """
     _require_dask()
@@ -230,6 +227,8 @@ def score_parquet(model, data_dir, out_dir, *, workers: int | None = None, sched
             target = str(staging / f"part-{i:05d}.parquet")
             args.append((sources, (lo, hi), part.start, part.rows, total, columns, target))
         flagged = _run(model_bytes, args, workers, scheduler, processes)
+        if det.threshold_.batch_relative:  # the partitions flagged themselves alone; flag the whole series once
+            flagged = _relabel(sorted(staging.iterdir()), det.threshold_)
         if out.exists():
             out.rmdir()
         os.replace(staging, out)
@@ -237,6 +236,25 @@ def score_parquet(model, data_dir, out_dir, *, workers: int | None = None, sched
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return ScoreSummary(str(out), total, len(partitions), int(sum(flagged)), float(det.threshold_.value_))
+
+
+def _relabel(files: list[Path], threshold) -> list[int]:
+    """Rewrite the ``label`` column of ``files`` (one series, in order) from the threshold on all their scores.
+
+    For a threshold whose flags depend on the whole batch (``BatchSplit``): one pass here over the scores, which
+    are one float per row in memory, so the labels equal ``det.predict`` on the concatenated series.
+    """
+    import pandas as pd
+
+    frames = [pd.read_parquet(f) for f in files]
+    labels = threshold.predict(np.concatenate([f["score"].to_numpy() for f in frames]))  # (total,)
+    flagged, start = [], 0
+    for path, frame in zip(files, frames):
+        frame["label"] = labels[start : start + len(frame)].astype(np.int8)
+        start += len(frame)
+        frame.to_parquet(path, index=False)
+        flagged.append(int(frame["label"].sum()))
+    return flagged
 
 
 def _run(model_bytes: bytes, args: list[tuple], workers, scheduler, processes: bool) -> list[int]:

@@ -35,7 +35,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
     # mean + 4 std and above Otsu's split of the recording's log scores). Chosen by benchmarks/skab_split.py on
     # SKAB's label-free validation suite; it loses NAB AUC-PR (0.378 against the defaults' 0.394) and the sine
     # benchmark's short anomalies (AUPRC 0.373 against 0.869), so it is not the default; and a batch-relative
-    # threshold does not suit streams or Dask partitions.
+    # threshold does not suit flagging a stream step by step.
     "whole-recording": ("SeriesDetector", dict(smooth=31, context=0, threshold="batch_split")),
     # The MNIST slides' first auto-encoder: pixels -> 64 (ReLU) -> pixels (Sigmoid), plain reconstruction scored
     # by the mean squared error, 5 epochs of Adam 1e-3 in batches of 32.
