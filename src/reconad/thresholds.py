@@ -72,9 +72,7 @@ class Threshold:
         raise NotImplementedError
 
     def predict(self, scores) -> np.ndarray:
-        if self.value_ is None:
-            raise InputError(f"{type(self).__name__} is not fitted; call fit(scores_of_normal_data) first")
-        return (np.asarray(scores) > self.value_).astype(np.int8)
+        return (np.asarray(scores) > self.level(scores)).astype(np.int8)
 
     def level(self, scores) -> float:
         """The score above which ``predict(scores)`` flags: ``value_`` for a threshold that ignores the batch."""
@@ -139,7 +137,7 @@ class MeanStd(Threshold):
     k: float = 3.0
 
     def __post_init__(self):
-        _check_k("MeanStd", self.k)
+        _check_k(type(self).__name__, self.k)
 
     def _compute(self, scores: np.ndarray) -> float:
         return float(scores.mean() + self.k * scores.std())
@@ -265,10 +263,10 @@ def otsu_cut(values) -> float:
 
 
 @dataclass
-class BatchSplit(Threshold):
+class BatchSplit(MeanStd):
     """Flags the high group of each scored batch, never below mean + ``k`` std of the normal scores.
 
-    ``fit`` learns the floor ``value_`` (mean + ``k`` std of the normal scores, as :class:`MeanStd`). ``predict``
+    ``fit`` learns the floor ``value_`` (mean + ``k`` std of the normal scores: a :class:`MeanStd`). ``predict``
     splits the logarithms of the batch's scores into a low and a high group (:func:`otsu_cut`) and flags the
     scores above both the split and the floor. A recording scored at once whose anomalies score orders of
     magnitude above its normal rows then keeps a moderately raised stretch (the state a machine settles into
@@ -284,18 +282,12 @@ class BatchSplit(Threshold):
 
     name: ClassVar[str] = "batch_split"
     batch_relative: ClassVar[bool] = True
-    k: float = 4.0
-
-    def __post_init__(self):
-        _check_k("BatchSplit", self.k)
-
-    def _compute(self, scores: np.ndarray) -> float:
-        return float(scores.mean() + self.k * scores.std())
+    k: float = 4.0  # the detector's default floor, so that with it BatchSplit only removes flags
 
     def _split(self, scores) -> tuple[np.ndarray, np.ndarray, float]:
         """(flags above the floor, log scores, Otsu's cut of the logs); the cut is -inf when nothing is split."""
-        flags = super().predict(scores).astype(bool)  # above the floor; checks that the threshold is fitted
         s = np.asarray(scores, dtype=np.float64)
+        flags = s > super().level(s)  # above the floor; checks that the threshold is fitted
         if self.value_ <= 0 or not flags.any():  # no scale to take logs against, or nothing to split
             return flags, s, -math.inf
         logs = np.log(np.maximum(s, 1e-6 * self.value_))  # scores near 0 would otherwise dominate the low group
