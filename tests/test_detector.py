@@ -13,6 +13,7 @@ import reconad
 from reconad import InputError, ModelFileError, NotFittedError, SeriesDetector
 from reconad.data import make_sine
 from reconad.metrics import auprc
+from reconad.thresholds import BatchSplit
 
 FAST = dict(window=20, stride=5, epochs=2, hidden_size=8, batch_size=16, verbose=False)
 
@@ -91,7 +92,7 @@ def test_preset_is_the_notebook_configuration():
     slides = reconad.ImageDetector(model="mlp", latent_dim=64, transforms=None, error="mse", density=None, epochs=5,
                                    batch_size=32, lr=1e-3, random_state=5)
     assert reconad.ImageDetector.from_preset("mnist-slides", random_state=5).get_params() == slides.get_params()
-    recording = SeriesDetector(smooth=31, context=0, threshold="batch_split", random_state=5)
+    recording = SeriesDetector(min_scale=0.01, smooth=31, context=0, threshold=BatchSplit(k=2.0), random_state=5)
     assert SeriesDetector.from_preset("whole-recording", random_state=5).get_params() == recording.get_params()
 
 
