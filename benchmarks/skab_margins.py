@@ -61,12 +61,11 @@ def segment(labels: np.ndarray) -> tuple[int, int]:
     return int(rows[0]), int(rows[-1]) + 1
 
 
-def margins(name: str) -> dict:
+def margins(name: str, recording) -> dict:
     """The flow's onset lag and early return inside a valve file's label, and the (T,) mask of margin rows."""
-    recording = load_skab_file(name)
     labels = recording.labels.astype(bool)
     mask = np.zeros(len(labels), dtype=bool)
-    row = {"file": name, "onset_lag": None, "early_return": None, "mask": mask}
+    row = {"file": name, "labelled_rows": int(labels.sum()), "onset_lag": None, "early_return": None, "mask": mask}
     if not name.startswith("valve"):
         return row
     flow = recording.features[FLOW].to_numpy(dtype=np.float64)
@@ -81,10 +80,9 @@ def margins(name: str) -> dict:
     return row
 
 
-def flags(job: tuple[str, str]) -> tuple[str, str, np.ndarray]:
-    """One configuration's label-free flags on the rows of one file after its training part."""
-    configuration, name = job
-    x = load_skab_file(name).features.to_numpy(dtype=np.float32)
+def flags(job: tuple[str, str, np.ndarray]) -> tuple[str, str, np.ndarray]:
+    """One configuration's label-free flags on the rows of one file ``x`` (T, 8) after its training part."""
+    configuration, name, x = job
     detector = CONFIGURATIONS[configuration]().fit(x[:TRAIN_ROWS])
     scores = detector.anomaly_score(x)[TRAIN_ROWS:]  # flagged as one batch, as the protocol predicts on them
     return configuration, name, detector.threshold_.predict(scores).astype(bool)
@@ -101,17 +99,18 @@ def pooled(pairs) -> dict:
 def main() -> None:
     began = time.perf_counter()
     names = skab_files()
-    labels = {n: load_skab_file(n).labels.astype(bool)[TRAIN_ROWS:] for n in names}
-    found = {n: margins(n) for n in names}
+    recordings = {n: load_skab_file(n) for n in names}
+    labels = {n: recordings[n].labels.astype(bool)[TRAIN_ROWS:] for n in names}
+    found = {n: margins(n, recordings[n]) for n in names}
     margin = {n: found[n]["mask"][TRAIN_ROWS:] for n in names}
-    jobs = [(c, n) for c in CONFIGURATIONS for n in names]
+    jobs = [(c, n, recordings[n].features.to_numpy(dtype=np.float32)) for c in CONFIGURATIONS for n in names]
     with Pool(2) as pool:
         predicted = {(c, n): p for c, n, p in pool.map(flags, jobs)}
 
     results = {}
     for configuration in CONFIGURATIONS:
         protocol = pooled((labels[n], predicted[configuration, n]) for n in names)
-        missed = sum(int((labels[n] & ~predicted[configuration, n]).sum()) for n in names)
+        missed = protocol["fn"]
         in_margins = sum(int((labels[n] & ~predicted[configuration, n] & margin[n]).sum()) for n in names)
         diagnostic = pooled((labels[n][~margin[n]], predicted[configuration, n][~margin[n]]) for n in names)
         results[configuration] = {"protocol": protocol, "missed": missed, "missed_in_margins": in_margins,
@@ -140,7 +139,7 @@ def main() -> None:
 
     per_file = markdown_table(
         ["file", "labelled rows", "onset lag (rows)", "early return (rows)"],
-        [[r["file"], int(load_skab_file(r["file"]).labels.sum()),
+        [[r["file"], r["labelled_rows"],
           "–" if r["onset_lag"] is None else r["onset_lag"],
           "–" if r["early_return"] is None else r["early_return"]] for r in valve])
     rows = []
