@@ -532,11 +532,7 @@ class SeriesDetector(_Detector):
         self.feature_names_in_ = names
         self.seed_ = resolve_seed(self.random_state)
         self.device_ = resolve_device(self.device)
-        self.scaler_ = StandardScaler().fit(train) if self.scaler == "standard" else None
-        if self.scaler_ is not None and self.min_scale:
-            # a feature that barely moved in training (std far below its level) would read a small drift as many
-            # standard deviations; its scale is at least min_scale x its mean absolute level
-            self.scaler_.scale_ = np.maximum(self.scaler_.scale_, self.min_scale * np.abs(self.scaler_.mean_))
+        self.scaler_ = self._fit_scaler(train)
         self.drifting_ = self._drifting(train, names)
         if self.drifting_.any():
             log.info("features %s drift in the training data: the model sees them centred on each window's mean",
@@ -568,6 +564,17 @@ class SeriesDetector(_Detector):
         # files from before drift existed scored every feature's level; files from before context ranked no step
         # by its neighbourhood
         return {"drift": None, "context": 0, **params}
+
+    def _fit_scaler(self, train: np.ndarray) -> StandardScaler | None:
+        """The standard scaler of the training part ``(T, D)`` (None with ``scaler=None``), floored by ``min_scale``."""
+        if self.scaler != "standard":
+            return None
+        scaler = StandardScaler().fit(train)
+        if self.min_scale:
+            # a feature that barely moved in training (std far below its level) would read a small drift as many
+            # standard deviations; its scale is at least min_scale x its mean absolute level
+            scaler.scale_ = np.maximum(scaler.scale_, self.min_scale * np.abs(scaler.mean_))
+        return scaler
 
     def _drifting(self, train: np.ndarray, names: list[str] | None) -> np.ndarray:
         """The ``(D,)`` mask of features the model sees centred on each window's mean (``drift``)."""
