@@ -52,8 +52,7 @@ from skab_split import all_cases  # noqa: E402
 
 from reconad import SeriesDetector  # noqa: E402
 from reconad.bench import TRAIN_ROWS, confusion, rates  # noqa: E402
-from reconad.data import load_skab_anomaly_free, load_skab_file  # noqa: E402
-from reconad.data.skab import skab_files  # noqa: E402
+from reconad.data import load_skab_anomaly_free  # noqa: E402
 from reconad.detector import drifting_features  # noqa: E402
 
 MEAN_ROWS = 10  # a 10-row centred mean damps each sensor's row-to-row noise
@@ -76,10 +75,14 @@ class FlooredNotCentred(SeriesDetector):
 
 
 @cache
+def skab_columns() -> list[str]:
+    """SKAB's feature names, the same in every file (the cases are arrays, not DataFrames)."""
+    return list(load_skab_anomaly_free().features.columns)
+
+
 def temperature_columns() -> list[int]:
-    """The column indices of ``TEMPERATURES`` (the cases are arrays, not DataFrames; every SKAB file has the same)."""
-    columns = list(load_skab_anomaly_free().features.columns)
-    return [columns.index(name) for name in TEMPERATURES]
+    """The column indices of ``TEMPERATURES``."""
+    return [skab_columns().index(name) for name in TEMPERATURES]
 
 
 CONFIGURATIONS = {
@@ -89,12 +92,12 @@ CONFIGURATIONS = {
 }
 
 
-def levels(name: str) -> dict:
-    """Part one for one SKAB file: which features are centred and how far each moves inside and outside its label."""
-    recording = load_skab_file(name)
-    x = recording.features.to_numpy(dtype=np.float64)  # (T, D)
-    columns = list(recording.features.columns)
-    labels = recording.labels.astype(bool)
+def levels(name: str, x: np.ndarray, labels: np.ndarray) -> dict:
+    """Part one for one SKAB file ``x`` (T, D): which features are centred and how far each moves inside and
+    outside its label."""
+    x = np.asarray(x, dtype=np.float64)
+    columns = skab_columns()
+    labels = labels.astype(bool)
     n_train = TRAIN_ROWS - SeriesDetector()._n_calibration(TRAIN_ROWS)  # the part the scaler and drift rule see
     train = x[:n_train]
     centred = drifting_features(train)
@@ -130,9 +133,10 @@ def flags_of(job: tuple[str, tuple]) -> tuple[str, str, str, np.ndarray, np.ndar
 
 def main() -> None:
     began = time.perf_counter()
-    found = [levels(name) for name in skab_files()]
+    cases = all_cases()  # read once: the validation cases, the clean segments and SKAB's files
+    found = [levels(name, x, y) for suite, name, x, y in cases if suite == "SKAB"]
     by_file = {r["file"]: r for r in found}
-    jobs = [(c, case) for c in CONFIGURATIONS for case in all_cases()]
+    jobs = [(c, case) for c in CONFIGURATIONS for case in cases]
     with Pool(2) as pool:
         done = pool.map(flags_of, jobs)
 
