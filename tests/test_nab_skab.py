@@ -296,6 +296,47 @@ def test_cli_bench_writes_json_and_markdown(tmp_path, capsys):
     assert "pooled_f1" in capsys.readouterr().out
 
 
+def test_cli_bench_preset_runs_the_preset_and_keeps_the_defaults_tables(tmp_path):
+    require_dataset("skab")
+    from reconad.cli import main
+    from reconad.data.skab import TRAIN_ROWS
+    from reconad.metrics import point_f1
+
+    (tmp_path / "skab.json").write_text("the defaults' results")  # must survive a preset's run
+    code = main(["bench", "skab", "--out", str(tmp_path), "--files", "other/6.csv", "--epochs", "2", "--quiet",
+                 "--preset", "whole-recording"])
+    assert code == 0
+    assert (tmp_path / "skab.json").read_text() == "the defaults' results"
+    result = json.loads((tmp_path / "skab-whole-recording.json").read_text())
+    configuration = result["configuration"]
+    assert configuration["preset"] == "whole-recording"
+    assert configuration["reconad"]["smooth"] == 31 and configuration["reconad"]["min_scale"] == 0.01
+    assert configuration["reconad"]["threshold"] == "batch_split(k=2.0)"
+    markdown = (tmp_path / "skab-whole-recording.md").read_text()
+    assert markdown.startswith("# SKAB: reconad preset `whole-recording` vs")
+    assert "batch_split(k=2.0)" in markdown
+    # the table's reconad row is the preset's own detector, flags and all
+    x = load_skab_file("other/6.csv").features.to_numpy(dtype=np.float32)
+    labels = load_skab_file("other/6.csv").labels[TRAIN_ROWS:]
+    det = reconad.SeriesDetector.from_preset("whole-recording", random_state=0, epochs=2, verbose=False)
+    # the protocol flags the rows after training as one batch (BatchSplit splits that batch)
+    flags = det.fit(x[:TRAIN_ROWS]).threshold_.predict(det.anomaly_score(x)[TRAIN_ROWS:])
+    (row,) = [r for r in result["per_file"] if r["detector"] == "reconad"]
+    assert row["f1"] == pytest.approx(point_f1(labels, flags))
+    assert row["tp"] + row["fp"] == int(flags.sum())
+
+
+def test_bench_refuses_an_image_preset_naming_the_series_ones():
+    from reconad.bench import run_suite
+    from reconad.cli import main
+
+    with pytest.raises(InputError, match="mnist-slides.*ImageDetector.*sine-notebook.*whole-recording"):
+        run_suite("skab", preset="mnist-slides")
+    with pytest.raises(SystemExit) as exit_info:  # argparse: the choices name the series presets
+        main(["bench", "skab", "--preset", "mnist-slides"])
+    assert exit_info.value.code == 2
+
+
 def test_summary_line_formats_floats_counts_and_missing_values():
     line = summary_line({"pooled_f1": 0.76249, "events": 34, "median_delay": None, "mean_auprc": 1.0})
     assert line == "pooled_f1 0.762 events 34 median_delay – mean_auprc 1.000"

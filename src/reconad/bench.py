@@ -1,9 +1,9 @@
 """The NAB and SKAB benchmarks: reconad's defaults next to IsolationForest and a PCA baseline, same splits.
 
-Used by ``reconad bench nab|skab`` and by ``benchmarks/nab.py`` / ``benchmarks/skab.py``. Every detector gets
-the same training part and fits its label-free threshold the same way (reconad's default rule on the scores of
-the held-out last ``calibration_split`` of the training part); test labels are used only to evaluate, and the
-one label-using number (the best-F1 threshold) is called *oracle*.
+Used by ``reconad bench nab|skab [--preset NAME]`` and by ``benchmarks/nab.py`` / ``benchmarks/skab.py``. Every
+detector gets the same training part and fits its label-free threshold the same way (reconad's threshold rule, the
+default or a preset's, on the scores of the held-out last ``calibration_split`` of the training part); test labels
+are used only to evaluate, and the label-using numbers (best-F1 thresholds) are called *oracle*.
 
 - **NAB**: per series, train on the first ``min(floor(0.15 n), 750)`` rows (the probationary period), score the
   whole series, evaluate the rows after the training part: AUC-PR (average precision), ROC-AUC, label-free
@@ -28,7 +28,9 @@ from reconad.data.nab import load_nab_series, probation, read_windows
 from reconad.data.skab import TRAIN_ROWS, load_skab_file, skab_files
 from reconad.data.windows import fold_windows, sliding_windows
 from reconad.detector import SeriesDetector
+from reconad.errors import InputError
 from reconad.metrics import auprc, detection_delays, event_f1, oracle_best_f1, point_f1, roc_auc
+from reconad.presets import get_preset, list_presets
 from reconad.thresholds import Threshold
 
 log = logging.getLogger("reconad")
@@ -321,6 +323,27 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def threshold_text(threshold: Threshold) -> str:
+    """A threshold rule as it reads in a results file, e.g. ``mean_std(k=4.0)``."""
+    return f"{threshold.name}({', '.join(f'{k}={v}' for k, v in threshold.params().items())})"
+
+
+def _configured(result: dict) -> str:
+    """Whose reconad the tables show: the defaults, or the preset the run was given."""
+    preset = result.get("configuration", {}).get("preset")
+    return "reconad defaults" if preset is None else f"reconad preset `{preset}`"
+
+
+def _preset_note(result: dict) -> str:
+    configuration = result.get("configuration", {})
+    preset = configuration.get("preset")
+    if preset is None:
+        return ""
+    seed = configuration["reconad"]["random_state"]
+    return (f"reconad is `SeriesDetector.from_preset(\"{preset}\", random_state={seed})`, not the defaults; both "
+            f"baselines fit its threshold rule, `{configuration['reconad']['threshold']}`.\n\n")
+
+
 def nab_markdown(result: dict) -> str:
     s = result["summary"]
     head = ["detector", "series", "AUC-PR", "ROC-AUC", "oracle F1", "label-free F1", "event F1", "fit+score s"]
@@ -333,10 +356,11 @@ def nab_markdown(result: dict) -> str:
         for r in result["per_series"]
     ]
     return (
-        "# NAB: reconad defaults vs IsolationForest vs PCA\n\n"
-        "Per series: train on the first min(floor(0.15 n), 750) rows, score the whole series, evaluate the rows "
+        f"# NAB: {_configured(result)} vs IsolationForest vs PCA\n\n"
+        + _preset_note(result)
+        + "Per series: train on the first min(floor(0.15 n), 750) rows, score the whole series, evaluate the rows "
         "after the training part; mean over series with an anomalous row there. Label-free thresholds (reconad's "
-        "default rule on held-out calibration scores, for every detector); *oracle F1* picks its threshold with "
+        "threshold rule on held-out calibration scores, for every detector); *oracle F1* picks its threshold with "
         "the test labels and is not achievable without them.\n\n"
         + _table(head, body)
         + "\n## Per series\n\n"
@@ -373,8 +397,9 @@ def skab_markdown(result: dict) -> str:
         for r in result["per_file"]
     ]
     return (
-        "# SKAB: reconad defaults vs IsolationForest vs PCA\n\n"
-        "Per file: train on the first 400 rows, predict label-free on the rest; F1, FAR (false alarms / normal "
+        f"# SKAB: {_configured(result)} vs IsolationForest vs PCA\n\n"
+        + _preset_note(result)
+        + "Per file: train on the first 400 rows, predict label-free on the rest; F1, FAR (false alarms / normal "
         "rows) and MAR (missed / anomalous rows) pooled over all files, as SKAB's leaderboard. *Oracle F1* uses "
         "the test labels: per file the best-F1 threshold; pooled, each file's lowest threshold that flags at "
         f"most {100 * ORACLE_FAR:.0f}% of its normal rows; and, at pooled FAR {100 * ORACLE_FAR:.0f}%, the best "
@@ -391,6 +416,24 @@ def skab_markdown(result: dict) -> str:
 SUITES = {"nab": (bench_nab, nab_markdown), "skab": (bench_skab, skab_markdown)}
 
 
+def preset_params(preset: str | None) -> dict | None:
+    """The parameters of a ``SeriesDetector`` preset for a benchmark run (None: the defaults)."""
+    if preset is None:
+        return None
+    kind, params = get_preset(preset)
+    if kind != "SeriesDetector":
+        series = [name for name in list_presets() if get_preset(name)[0] == "SeriesDetector"]
+        raise InputError(f"preset {preset!r} configures an {kind}; the NAB and SKAB benchmarks take a series "
+                         f"preset: {', '.join(series)}")
+    return params
+
+
+def results_stem(suite: str, preset: str | None) -> str:
+    """The results' file name without extension: ``skab`` for the defaults, ``skab-whole-recording`` for a preset,
+    so a preset's run never overwrites the defaults' tables."""
+    return suite if preset is None else f"{suite}-{preset}"
+
+
 def run_suite(
     suite: str,
     out_dir=None,
@@ -398,8 +441,13 @@ def run_suite(
     names: Sequence[str] | None = None,
     epochs: int | None = None,
     progress: Callable[[str], None] | None = None,
+    preset: str | None = None,
 ) -> dict:
-    """Run ``suite`` ("nab" or "skab") and, with ``out_dir``, write ``<suite>.json`` and ``<suite>.md`` there."""
+    """Run ``suite`` ("nab" or "skab") and, with ``out_dir``, write ``<suite>.json`` and ``<suite>.md`` there.
+
+    With ``preset`` (a ``SeriesDetector`` preset) reconad and both baselines' thresholds take the preset's
+    configuration, and the files are ``<suite>-<preset>.json`` / ``.md``.
+    """
     import json
     import os
     import platform
@@ -413,14 +461,17 @@ def run_suite(
     if suite not in SUITES:
         raise ValueError(f"unknown benchmark suite {suite!r}; choose from {sorted(SUITES)}")
     bench, markdown = SUITES[suite]
+    params = preset_params(preset)
     began = time.perf_counter()
     logging.getLogger("reconad").setLevel(logging.ERROR)  # every NAB / SKAB training part shrinks the window
     try:
-        result = bench(root=root, names=names, epochs=epochs, progress=progress)
+        result = bench(root=root, names=names, epochs=epochs, progress=progress, params=params)
     finally:
         logging.getLogger("reconad").setLevel(logging.NOTSET)
+    reference = make_detector("reconad", epochs, params)
     result["configuration"] = {
-        "reconad": SeriesDetector(random_state=0).get_params() | {"threshold": "default (mean + 4 std)"},
+        "preset": preset,
+        "reconad": reference.get_params() | {"threshold": threshold_text(reference._threshold_spec())},
         "epochs_override": epochs,
         "baseline_window": BASELINE_WINDOW,
     }
@@ -436,6 +487,7 @@ def run_suite(
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(out / f"{suite}.json", (json.dumps(result, indent=2) + "\n").encode())
-        atomic_write_bytes(out / f"{suite}.md", markdown(result).encode())
+        stem = results_stem(suite, preset)
+        atomic_write_bytes(out / f"{stem}.json", (json.dumps(result, indent=2) + "\n").encode())
+        atomic_write_bytes(out / f"{stem}.md", markdown(result).encode())
     return result

@@ -652,6 +652,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_bench(commands) -> None:
+    from reconad.presets import get_preset, list_presets
+
     parser = commands.add_parser(
         "bench", help="NAB or SKAB benchmark: reconad defaults vs IsolationForest vs PCA, JSON + Markdown tables"
     )
@@ -660,6 +662,10 @@ def _add_bench(commands) -> None:
     parser.add_argument("--data", default=None, help="datasets folder (default: $RECONAD_DATA, else ../shared/data)")
     parser.add_argument("--files", default=None, help="comma-separated series / files (default: all)")
     parser.add_argument("--epochs", type=int, default=None, help="override the default epochs (quick checks only)")
+    parser.add_argument(
+        "--preset", default=None, choices=[n for n in list_presets() if get_preset(n)[0] == "SeriesDetector"],
+        help="run reconad as this preset instead of its defaults; results go to SUITE-PRESET.json / .md",
+    )
     parser.add_argument("--quiet", action="store_true")
     parser.set_defaults(func=_bench)
 
@@ -668,7 +674,8 @@ def _bench(args) -> int:
     from reconad.bench import run_suite, summary_line
 
     names = [n for n in args.files.split(",") if n] if args.files else None
-    result = run_suite(args.suite, args.out, args.data, names, args.epochs, None if args.quiet else print)
+    result = run_suite(args.suite, args.out, args.data, names, args.epochs, None if args.quiet else print,
+                       preset=args.preset)
     for detector, summary in result["summary"].items():
         print(detector, summary_line(summary))
     return 0
