@@ -666,7 +666,7 @@ def _add_bench(commands) -> None:
         "--preset", default=None, choices=[n for n in list_presets() if get_preset(n)[0] == "SeriesDetector"],
         help="run reconad as this preset instead of its defaults; results go to SUITE-PRESET.json / .md",
     )
-    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--quiet", action="store_true", help="no line per series / file, only the summaries")
     parser.set_defaults(func=_bench)
 
 
