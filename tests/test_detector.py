@@ -95,6 +95,12 @@ def test_preset_is_the_notebook_configuration():
     recording = SeriesDetector(min_scale=0.01, smooth=31, context=0, threshold=BatchSplit(k=2.0), random_state=5)
     assert SeriesDetector.from_preset("whole-recording", random_state=5).get_params() == recording.get_params()
 
+    from reconad.presets import list_presets
+
+    assert list_presets("SeriesDetector") == ["sine-notebook", "whole-recording"]
+    assert list_presets("ImageDetector") == ["mnist-slides"]
+    assert list_presets() == ["mnist-slides", "sine-notebook", "whole-recording"]
+
 
 def test_calibration_split_zero_uses_training_scores_and_says_so(sine):
     det = SeriesDetector(model="gru", calibration_split=0, random_state=0, **FAST).fit(sine.train)

@@ -422,9 +422,8 @@ def preset_params(preset: str | None) -> dict | None:
         return None
     kind, params = get_preset(preset)
     if kind != "SeriesDetector":
-        series = [name for name in list_presets() if get_preset(name)[0] == "SeriesDetector"]
         raise InputError(f"preset {preset!r} configures an {kind}; the NAB and SKAB benchmarks take a series "
-                         f"preset: {', '.join(series)}")
+                         f"preset: {', '.join(list_presets('SeriesDetector'))}")
     return params
 
 

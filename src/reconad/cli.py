@@ -652,7 +652,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_bench(commands) -> None:
-    from reconad.presets import get_preset, list_presets
+    from reconad.presets import list_presets
 
     parser = commands.add_parser(
         "bench", help="NAB or SKAB benchmark: reconad defaults vs IsolationForest vs PCA, JSON + Markdown tables"
@@ -663,7 +663,7 @@ def _add_bench(commands) -> None:
     parser.add_argument("--files", default=None, help="comma-separated series / files (default: all)")
     parser.add_argument("--epochs", type=int, default=None, help="override the default epochs (quick checks only)")
     parser.add_argument(
-        "--preset", default=None, choices=[n for n in list_presets() if get_preset(n)[0] == "SeriesDetector"],
+        "--preset", default=None, choices=list_presets("SeriesDetector"),
         help="run reconad as this preset instead of its defaults; results go to SUITE-PRESET.json / .md",
     )
     parser.add_argument("--quiet", action="store_true", help="no line per series / file, only the summaries")

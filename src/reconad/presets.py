@@ -59,5 +59,6 @@ def get_preset(name: str) -> tuple[str, dict]:
     return kind, copy.deepcopy(params)  # a threshold object is not shared between detectors
 
 
-def list_presets() -> list[str]:
-    return sorted(PRESETS)
+def list_presets(kind: str | None = None) -> list[str]:
+    """The preset names, sorted; with ``kind`` ("SeriesDetector" or "ImageDetector") only those for that class."""
+    return sorted(name for name, (of, _) in PRESETS.items() if kind is None or of == kind)
