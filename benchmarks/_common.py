@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import reconad
+from reconad.bench import confusion, rates
 from reconad.persistence import atomic_write_bytes
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -100,3 +104,10 @@ def study_cells(row: dict) -> list:
     return [row["validation_auprc"], row["validation_f1"], pct(100 * row["validation_far"]), row["skab_pooled_f1"],
             pct(100 * row["skab_far"]), pct(100 * row["skab_mar"]), row["skab_auprc"], row["nab_auprc"],
             row["nab_label_free_f1"], row["sine_auprc"], row["sine_label_free_f1"]]
+
+
+def pooled(pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict:
+    """Point counts and rates (F1, FAR, MAR, ...) pooled over ``(labels, flags)`` pairs, as SKAB's leaderboard
+    pools its files."""
+    total = sum((Counter(confusion(labels, flags)) for labels, flags in pairs), Counter())
+    return {**{k: int(total[k]) for k in ("tp", "fp", "fn", "tn")}, **rates(total)}

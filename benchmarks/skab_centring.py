@@ -35,7 +35,6 @@ import logging
 import os
 import sys
 import time
-from collections import Counter
 from functools import cache
 from multiprocessing import Pool
 from pathlib import Path
@@ -46,12 +45,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, pooled, write_results  # noqa: E402
 from skab_margins import segment  # noqa: E402
 from skab_split import all_cases  # noqa: E402
 
 from reconad import SeriesDetector  # noqa: E402
-from reconad.bench import TRAIN_ROWS, confusion, rates  # noqa: E402
+from reconad.bench import TRAIN_ROWS  # noqa: E402
 from reconad.data import load_skab_anomaly_free  # noqa: E402
 from reconad.detector import drifting_features  # noqa: E402
 
@@ -150,14 +149,10 @@ def main() -> None:
     }
     results = {}
     for configuration in CONFIGURATIONS:
-        row = {}
-        for suite in ("validation", "clean"):
-            row[suite] = rates(sum((Counter(confusion(y, p)) for c, s, _, y, p in done
-                                    if c == configuration and s == suite), Counter()))
+        row = {suite: pooled((y, p) for c, s, _, y, p in done if c == configuration and s == suite)
+               for suite in ("validation", "clean")}
         for group, member in groups.items():
-            total = sum((Counter(confusion(y, p)) for c, s, n, y, p in done
-                         if c == configuration and s == "SKAB" and member(n)), Counter())
-            row[group] = {**{k: int(total[k]) for k in ("tp", "fp", "fn", "tn")}, **rates(total)}
+            row[group] = pooled((y, p) for c, s, n, y, p in done if c == configuration and s == "SKAB" and member(n))
         results[configuration] = row
         print(f"{configuration}: validation F1 {row['validation']['f1']:.3f} FAR {row['validation']['far']:.3f} "
               f"clean FAR {row['clean']['far']:.3f} | SKAB F1 {row['all 34 files']['f1']:.3f} FAR "

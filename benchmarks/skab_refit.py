@@ -21,7 +21,6 @@ import logging
 import os
 import sys
 import time
-from collections import Counter
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -31,11 +30,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, pooled, write_results  # noqa: E402
 from skab_split import all_cases  # noqa: E402
 
 from reconad import SeriesDetector  # noqa: E402
-from reconad.bench import TRAIN_ROWS, confusion, rates  # noqa: E402
+from reconad.bench import TRAIN_ROWS  # noqa: E402
 from reconad.data.windows import gather_windows, window_starts  # noqa: E402
 from reconad.training import TrainConfig  # noqa: E402
 
@@ -92,11 +91,8 @@ def main() -> None:
 
     for fit in FITS:
         for variant in passes:
-            row = {}
-            for suite in ("validation", "clean", "SKAB"):
-                total = sum((Counter(confusion(y, out[variant])) for f, s, y, out, _ in done
-                             if f == fit and s == suite), Counter())
-                row[suite] = {**{k: int(total[k]) for k in ("tp", "fp", "fn", "tn")}, **rates(total)}
+            row = {suite: pooled((y, out[variant]) for f, s, y, out, _ in done if f == fit and s == suite)
+                   for suite in ("validation", "clean", "SKAB")}
             results[f"{fit} | {variant}"] = row
             rows.append([fit, variant, row["validation"]["f1"], pct(row["validation"]["far"]),
                          pct(row["clean"]["far"]), row["SKAB"]["f1"], pct(row["SKAB"]["far"]),
