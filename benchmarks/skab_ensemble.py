@@ -84,8 +84,9 @@ def ratio(scores: np.ndarray, calibration: np.ndarray, k: float) -> np.ndarray:
     return np.maximum(scores, 1e-12) / max(floor, 1e-12)
 
 
-def flags(parts: list[np.ndarray], combine: str, rule: str) -> np.ndarray:
-    """Combine the members' ratios and flag above 1 (*fixed*), or above 1 and Otsu's split of the logs (*batch*)."""
+def flags(parts: list[np.ndarray], combine: str, rule: str) -> tuple[np.ndarray, np.ndarray]:
+    """(flags, combined ratios): combine the members' ratios and flag above 1 (*fixed*), or above 1 and Otsu's
+    split of the logs (*batch*)."""
     if combine == "arithmetic":
         value = np.mean(parts, axis=0)
     else:  # geometric (also the single member's ratio itself)
