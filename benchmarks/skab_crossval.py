@@ -18,7 +18,7 @@ and Otsu's split of the recording's log ratios (*batch*). Two protocols, both on
 For reference, the *in-sample* row picks on all 34 files' labels and scores the same files: an *oracle*, the best
 the grid holds.
 
-    OMP_NUM_THREADS=1 python benchmarks/skab_crossval.py      # about 2 minutes with 2 workers
+    OMP_NUM_THREADS=1 python benchmarks/skab_crossval.py      # about 1 minute with 2 workers
 """
 
 from __future__ import annotations
