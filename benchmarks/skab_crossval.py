@@ -24,7 +24,6 @@ the grid holds.
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import sys
 import time
@@ -38,10 +37,10 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, markdown_table, write_results  # noqa: E402
-from skab_ensemble import flags, members_of, ratio  # noqa: E402
+from skab_ensemble import fitted_scores, flags, members_of, ratio  # noqa: E402
 
 from reconad import SeriesDetector  # noqa: E402
-from reconad.bench import TRAIN_ROWS, confusion, rates  # noqa: E402
+from reconad.bench import confusion, rates  # noqa: E402
 from reconad.data import load_skab_file  # noqa: E402
 from reconad.data.skab import skab_files  # noqa: E402
 
@@ -55,13 +54,9 @@ def scored(name: str) -> tuple[str, np.ndarray, dict]:
     """One SKAB file's labels after training and every member's (test scores, calibration scores)."""
     recording = load_skab_file(name)
     case = ("SKAB", name, recording.features.to_numpy(dtype=np.float32), np.asarray(recording.labels))
-    _, _, y, out = members_of(case)
-    logging.getLogger("reconad").setLevel(logging.ERROR)
+    _, _, y, out = members_of(case)  # also quiets reconad's window-shrinking notices
     det = SeriesDetector.from_preset("whole-recording", random_state=0, verbose=False, drift=None)
-    x = case[2]
-    det.fit(x[:TRAIN_ROWS])
-    tail = x[TRAIN_ROWS - det._n_calibration(TRAIN_ROWS) : TRAIN_ROWS]
-    out["AE drift=None"] = (det.anomaly_score(x)[TRAIN_ROWS:], det._score_scaled(det.model_, det._scale(tail)))
+    out["AE drift=None"] = fitted_scores(det, case[2])
     return name, y, out
 
 
@@ -83,8 +78,8 @@ def counts(files: list, config) -> np.ndarray:
 
 
 def pooled_rates(c: np.ndarray) -> dict:
-    tp, fp, fn, tn = (int(v) for v in c)
-    return rates({"tp": tp, "fp": fp, "fn": fn, "tn": tn})
+    """``rates`` of summed (tp, fp, fn, tn) counts."""
+    return rates(dict(zip(("tp", "fp", "fn", "tn"), (int(v) for v in c))))
 
 
 def pick(table: np.ndarray, files: np.ndarray) -> int:

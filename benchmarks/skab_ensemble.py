@@ -59,6 +59,14 @@ COMBINE = ("geometric", "arithmetic")
 DEFAULTS = ("AE (defaults)", "", "fixed", 4)  # (members, combine, rule, k): the bar the choice must not exceed
 
 
+def fitted_scores(det: SeriesDetector, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fit ``det`` on the training rows: (its scores of the rows after them, the calibration scores its threshold
+    was fitted on)."""
+    det.fit(x[:TRAIN_ROWS])
+    tail = x[TRAIN_ROWS - det._n_calibration(TRAIN_ROWS) : TRAIN_ROWS]
+    return det.anomaly_score(x)[TRAIN_ROWS:], det._score_scaled(det.model_, det._scale(tail))
+
+
 def members_of(case) -> tuple[str, str, np.ndarray, dict]:
     """Each member's (test scores, calibration scores) on one case: the rows after training and the 80-row tail."""
     logging.getLogger("reconad").setLevel(logging.ERROR)  # every 400-row training part shrinks the window
@@ -67,9 +75,7 @@ def members_of(case) -> tuple[str, str, np.ndarray, dict]:
     for member, det in (("AE (defaults)", SeriesDetector(random_state=0, verbose=False)),
                         ("AE", SeriesDetector.from_preset("whole-recording", random_state=0, verbose=False)),
                         ("AE seed 1", SeriesDetector.from_preset("whole-recording", random_state=1, verbose=False))):
-        det.fit(x[:TRAIN_ROWS])
-        tail = x[TRAIN_ROWS - det._n_calibration(TRAIN_ROWS) : TRAIN_ROWS]
-        out[member] = (det.anomaly_score(x)[TRAIN_ROWS:], det._score_scaled(det.model_, det._scale(tail)))
+        out[member] = fitted_scores(det, x)
     pca = _Baseline("PCA", 0.2, MeanStd(k=4.0)).fit(x[:TRAIN_ROWS])  # fits on the first 320 rows, as the AEs
     tail = x[TRAIN_ROWS - round(0.2 * TRAIN_ROWS) : TRAIN_ROWS]
     raw, cal = pca.anomaly_score(x)[TRAIN_ROWS:], pca.anomaly_score(tail)
