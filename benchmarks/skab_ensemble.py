@@ -61,10 +61,12 @@ DEFAULTS = ("AE (defaults)", "", "fixed", 4)  # (members, combine, rule, k): the
 
 def fitted_scores(det: SeriesDetector, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fit ``det`` on the training rows: (its scores of the rows after them, the calibration scores its threshold
-    was fitted on)."""
+    was fitted on), both without ``context``: it lifts quiet rows towards the detector's own threshold, which a
+    floor of another ``k`` would then flag."""
     det.fit(x[:TRAIN_ROWS])
     tail = x[TRAIN_ROWS - det._n_calibration(TRAIN_ROWS) : TRAIN_ROWS]
-    return det.anomaly_score(x)[TRAIN_ROWS:], det._score_scaled(det.model_, det._scale(tail))
+    whole = det._score_scaled(det.model_, det._scale(x))  # (T,) the whole recording, as anomaly_score reads it
+    return whole[TRAIN_ROWS:], det._score_scaled(det.model_, det._scale(tail))
 
 
 def members_of(case) -> tuple[str, str, np.ndarray, dict]:
