@@ -10,7 +10,11 @@ the univariate benchmarks (sine, NAB): only SKAB and its validation suite can te
 
 *Regions.* SKAB's anomalies are long runs (a valve held for about 400 rows); flags that break inside one lose
 recall. Morphological closing fills gaps of up to ``gap`` rows between flags, opening then drops flagged runs
-shorter than ``min_run`` rows (``scipy.ndimage``); neither reads labels.
+shorter than ``min_run`` rows (``scipy.ndimage``). *Segments* cuts the recording's log score (over the floor) into
+pieces of steady level instead, by binary segmentation (least squares, pieces of at least 10 rows, a split kept
+while it lowers the squared error by more than ``beta`` x the calibration log scores' variance x log(rows), a
+BIC-like penalty), and flags every piece whose mean lies above the floor: a dip inside a fault, or a spike inside a
+quiet stretch, follows its piece. None of the three reads labels.
 
 Every per-window residual is computed once per case and fit (*AE (defaults)*: ``SeriesDetector(random_state=0)``;
 *AE (preset)*: ``SeriesDetector.from_preset("whole-recording", random_state=0)``), folded over the covering windows
@@ -58,6 +62,9 @@ RULES = (("fixed", 4), ("fixed", 6), ("batch", 2), ("batch", 3))  # each fit's o
 REGION_RULES = {"AE (defaults)": ("fixed", 4), "AE (preset)": ("batch", 2)}  # the flags the region step joins
 GAPS = (0, 25, 50, 100, 200)
 MIN_RUNS = (0, 30)
+SEGMENT_KS = (2, 3, 4, 6)
+BETAS = (2, 10, 50)
+MIN_PIECE = 10
 
 
 def detector(fit: str) -> SeriesDetector:
@@ -125,13 +132,51 @@ def regions(flagged: np.ndarray, gap: int, min_run: int) -> np.ndarray:
     return flagged
 
 
-def evaluate(done, fit: str, aggregation: str, rule: str, k: float, gap: int = 0, min_run: int = 0) -> dict:
-    row = {"fit": fit, "aggregation": aggregation, "rule": rule, "k": k, "gap": gap, "min_run": min_run}
+def pieces(values: np.ndarray, penalty: float) -> list[tuple[int, int]]:
+    """Binary segmentation of ``values`` into pieces of steady mean: split a piece where it lowers the squared
+    error most, while that gain exceeds ``penalty`` and both parts keep ``MIN_PIECE`` rows."""
+    total = np.concatenate([[0.0], np.cumsum(values)])  # (n + 1,) prefix sums
+    todo, done = [(0, len(values))], []
+    while todo:
+        a, b = todo.pop()
+        cuts = np.arange(a + MIN_PIECE, b - MIN_PIECE + 1)
+        if len(cuts) == 0:
+            done.append((a, b))
+            continue
+        left, right, whole = total[cuts] - total[a], total[b] - total[cuts], total[b] - total[a]
+        gain = left**2 / (cuts - a) + right**2 / (b - cuts) - whole**2 / (b - a)  # drop in the squared error
+        best = int(np.argmax(gain))
+        if gain[best] > penalty:
+            todo += [(a, int(cuts[best])), (int(cuts[best]), b)]
+        else:
+            done.append((a, b))
+    return done
+
+
+def segment_flags(scores: np.ndarray, calibration: np.ndarray, k: float, beta: float) -> np.ndarray:
+    """Flag the pieces of the log ratio (score over mean + ``k`` std of the calibration scores) whose mean is
+    above 0, the penalty ``beta`` x the calibration log scores' variance x log(rows)."""
+    value = np.log(ratio(scores, calibration, k))
+    penalty = beta * np.log(np.maximum(calibration, 1e-12)).var() * np.log(len(value))
+    flagged = np.zeros(len(value), dtype=bool)
+    for a, b in pieces(value, penalty):
+        flagged[a:b] = value[a:b].mean() > 0
+    return flagged
+
+
+def evaluate(done, fit: str, aggregation: str, rule: str, k: float, gap: int = 0, min_run: int = 0,
+             beta: float = 0) -> dict:
+    """Pooled counts per suite of one (fit, aggregation, rule, k) and region step; ``rule="segments"`` flags by
+    :func:`segment_flags` with ``beta``."""
+    row = {"fit": fit, "aggregation": aggregation, "rule": rule, "k": k, "gap": gap, "min_run": min_run,
+           "beta": beta}
     for suite in ("validation", "clean", "SKAB"):
         pairs, scored = [], []
         for s, _, y, out in done:
             if s == suite:
-                f, value = flags([ratio(*out[fit, aggregation], k)], "geometric", rule)
+                f, value = flags([ratio(*out[fit, aggregation], k)], "geometric", "fixed" if beta else rule)
+                if beta:
+                    f = segment_flags(*out[fit, aggregation], k, beta)
                 pairs.append((y, regions(f, gap, min_run)))
                 scored.append((y, value))
         row[suite] = pooled(pairs)
@@ -147,7 +192,9 @@ def main() -> None:
     aggregation_rows = [evaluate(done, fit, a, rule, k) for fit in FITS for a in AGGREGATIONS for rule, k in RULES]
     region_rows = [evaluate(done, fit, "max", *REGION_RULES[fit], gap, min_run)
                    for fit in FITS for gap in GAPS for min_run in MIN_RUNS]
-    rows = aggregation_rows + region_rows
+    segment_rows = [evaluate(done, fit, "max", "segments", k, beta=beta)
+                    for fit in FITS for k in SEGMENT_KS for beta in BETAS]
+    rows = aggregation_rows + region_rows + segment_rows
     default = rows[0]
     key = (default["fit"], default["aggregation"], default["rule"], default["k"])
     assert key == ("AE (defaults)", "max", "fixed", 4), key
@@ -163,6 +210,7 @@ def main() -> None:
 
     def name(r: dict) -> str:
         extra = f", gap {r['gap']}, min run {r['min_run']}" if any(r is q for q in region_rows) else ""
+        extra += f", beta {r['beta']}" if r["beta"] else ""
         return f"{r['fit']}, {r['aggregation']}, {r['rule']}, k={r['k']}{extra}"
 
     def reads(r: dict) -> str:
@@ -177,7 +225,7 @@ def main() -> None:
     common = ["validation F1", "validation FAR", "clean FAR", "SKAB F1", "SKAB FAR", "SKAB MAR"]
     counts = Counter(s for s, *_ in done)
     md = (
-        "# SKAB: how a step's sensor errors combine, and how flags join into regions\n\n"
+        "# SKAB: how a step's sensor errors combine, and how flags join into regions or segments\n\n"
         "`OMP_NUM_THREADS=1 python benchmarks/skab_aggregation.py`. *AE (defaults)* is `SeriesDetector("
         "random_state=0)`, *AE (preset)* `SeriesDetector.from_preset(\"whole-recording\", random_state=0)`. A step's "
         "error from the residual vector of each window covering it: `max` over features of the squared residual (the "
@@ -197,6 +245,12 @@ def main() -> None:
         "flags, opening then drops flagged runs shorter than *min run* rows.\n\n"
         + markdown_table(["fit", "rule", "k", "gap", "min run", *common],
                          [[r["fit"], r["rule"], r["k"], r["gap"], r["min_run"], *cells(r)] for r in region_rows])
+        + "\n## Segments\n\nThe `max` score's log ratio over the floor (mean + k std of the calibration scores) cut "
+        "into pieces of steady level by binary segmentation (pieces of at least 10 rows; a split is kept while it "
+        "lowers the squared error by more than *beta* x the calibration log scores' variance x log(rows)); a piece "
+        "is flagged whole when its mean is above the floor.\n\n"
+        + markdown_table(["fit", "k", "beta", *common],
+                         [[r["fit"], r["k"], r["beta"], *cells(r)] for r in segment_rows])
         + "\nChosen on validation alone by `skab_split.py`'s rule (the highest validation F1 among the rows whose "
         f"validation FAR and clean FAR are no higher than the defaults'): {reads(chosen)}. The defaults: "
         f"{reads(default)}. The highest oracle column among the aggregations: {best_ceiling['SKAB ceiling']:.3f} "
@@ -204,7 +258,7 @@ def main() -> None:
         f"of any row with FAR <= 10%, {reads(best_read)}. The target is F1 >= 0.85 at FAR <= 10%.\n"
     )
     payload = {"machine": machine(), "cases": dict(counts), "rows": rows,
-               "chosen": {k: chosen[k] for k in ("fit", "aggregation", "rule", "k", "gap", "min_run")},
+               "chosen": {k: chosen[k] for k in ("fit", "aggregation", "rule", "k", "gap", "min_run", "beta")},
                "seconds": time.perf_counter() - began}
     write_results("skab_aggregation", payload, md)
     print(md)
