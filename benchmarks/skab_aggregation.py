@@ -44,12 +44,12 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-from scipy.ndimage import binary_closing, binary_opening, uniform_filter1d  # noqa: E402
+from scipy.ndimage import binary_closing, binary_opening  # noqa: E402
 from sklearn.covariance import LedoitWolf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, markdown_table, pooled, write_results  # noqa: E402
-from skab_ensemble import flags, ratio  # noqa: E402
+from skab_ensemble import choose, flags, ratio  # noqa: E402
 from skab_split import all_cases  # noqa: E402
 
 from reconad import SeriesDetector  # noqa: E402
@@ -81,11 +81,12 @@ def residuals(det: SeriesDetector, x: np.ndarray) -> list[tuple[np.ndarray, np.n
 
 
 def folded(det: SeriesDetector, length: int, chunks, error) -> np.ndarray:
-    """Per-step scores ``(length,)``: ``error`` of each window's residuals (B, W), folded and smoothed."""
+    """Per-step scores ``(length,)``: ``error`` of each window's residuals (B, W), folded and finished (smoothed)
+    as the detector finishes its own, without ``context``."""
     folder = WindowFolder(length, det.window_, det.fold)
     for part, r in chunks:
         folder.add(error(r), part)
-    return uniform_filter1d(folder.result(), det._smooth, mode="nearest")
+    return det._finish_scores(folder.result(), 0, 0, length, length, context=False)
 
 
 def aggregations(r_train: np.ndarray, r_tail: np.ndarray) -> dict:
@@ -153,10 +154,10 @@ def pieces(values: np.ndarray, penalty: float) -> list[tuple[int, int]]:
     return done
 
 
-def segment_flags(scores: np.ndarray, calibration: np.ndarray, k: float, beta: float) -> np.ndarray:
-    """Flag the pieces of the log ratio (score over mean + ``k`` std of the calibration scores) whose mean is
-    above 0, the penalty ``beta`` x the calibration log scores' variance x log(rows)."""
-    value = np.log(ratio(scores, calibration, k))
+def segment_flags(ratios: np.ndarray, calibration: np.ndarray, beta: float) -> np.ndarray:
+    """Flag the pieces of the log ``ratios`` (scores over their floor) whose mean is above 0, the penalty ``beta``
+    x the calibration log scores' variance x log(rows)."""
+    value = np.log(ratios)
     penalty = beta * np.log(np.maximum(calibration, 1e-12)).var() * np.log(len(value))
     flagged = np.zeros(len(value), dtype=bool)
     for a, b in pieces(value, penalty):
@@ -174,9 +175,11 @@ def evaluate(done, fit: str, aggregation: str, rule: str, k: float, gap: int = 0
         pairs, scored = [], []
         for s, _, y, out in done:
             if s == suite:
-                f, value = flags([ratio(*out[fit, aggregation], k)], "geometric", "fixed" if beta else rule)
+                value = ratio(*out[fit, aggregation], k)
                 if beta:
-                    f = segment_flags(*out[fit, aggregation], k, beta)
+                    f = segment_flags(value, out[fit, aggregation][1], beta)
+                else:
+                    f, _ = flags([value], "geometric", rule)
                 pairs.append((y, regions(f, gap, min_run)))
                 scored.append((y, value))
         row[suite] = pooled(pairs)
@@ -198,9 +201,7 @@ def main() -> None:
     default = rows[0]
     key = (default["fit"], default["aggregation"], default["rule"], default["k"])
     assert key == ("AE (defaults)", "max", "fixed", 4), key
-    eligible = [r for r in rows if r["validation"]["far"] <= default["validation"]["far"]
-                and r["clean"]["far"] <= default["clean"]["far"]]
-    chosen = max(eligible, key=lambda r: r["validation"]["f1"])
+    chosen = choose(rows, default)
     within = [r for r in rows if r["SKAB"]["far"] <= 0.10]
     best_read = max(within, key=lambda r: r["SKAB"]["f1"])  # an oracle: read off SKAB's labels
     best_ceiling = max(aggregation_rows, key=lambda r: r["SKAB ceiling"])

@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, markdown_table, write_results  # noqa: E402
 from skab_aggregation import evaluate  # noqa: E402
-from skab_ensemble import fitted_scores  # noqa: E402
+from skab_ensemble import choose, fitted_scores  # noqa: E402
 from skab_split import all_cases  # noqa: E402
 
 from reconad import SeriesDetector  # noqa: E402
@@ -81,9 +81,7 @@ def main() -> None:
         done = list(pool.imap(scores_of, all_cases()))
     rows = [evaluate(done, fit, "max", rule, k) for fit in FITS for rule, k in RULES]
     default = rows[0]
-    eligible = [r for r in rows if r["validation"]["far"] <= default["validation"]["far"]
-                and r["clean"]["far"] <= default["clean"]["far"]]
-    chosen = max(eligible, key=lambda r: r["validation"]["f1"])
+    chosen = choose(rows, default)
 
     def pct(v):
         return f"{100 * v:.1f}%"
