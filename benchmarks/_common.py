@@ -111,3 +111,16 @@ def pooled(pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict:
     pools its files."""
     total = sum((Counter(confusion(labels, flags)) for labels, flags in pairs), Counter())
     return {**{k: int(total[k]) for k in ("tp", "fp", "fn", "tn")}, **rates(total)}
+
+
+def pct(value: float) -> str:
+    """A rate as a percentage with one decimal: ``0.075 -> "7.5%"``."""
+    return f"{100 * value:.1f}%"
+
+
+def suite_reads(name: str, row: dict) -> str:
+    """One sentence of a row's validation, clean and SKAB rates (the studies that choose on ``skab_split``'s
+    suites): ``**name**: validation F1 ... at FAR ..., clean FAR ...; SKAB ... at FAR ..., MAR ...``."""
+    return (f"**{name}**: validation F1 {row['validation']['f1']:.3f} at FAR {pct(row['validation']['far'])}, "
+            f"clean FAR {pct(row['clean']['far'])}; SKAB {row['SKAB']['f1']:.3f} at FAR {pct(row['SKAB']['far'])}, "
+            f"MAR {pct(row['SKAB']['mar'])}")

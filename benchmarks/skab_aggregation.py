@@ -48,7 +48,7 @@ from scipy.ndimage import binary_closing, binary_opening  # noqa: E402
 from sklearn.covariance import LedoitWolf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, pooled, write_results  # noqa: E402
+from _common import machine, markdown_table, pct, pooled, suite_reads, write_results  # noqa: E402
 from skab_ensemble import choose, flags, ratio  # noqa: E402
 from skab_split import all_cases  # noqa: E402
 
@@ -206,18 +206,13 @@ def main() -> None:
     best_read = max(within, key=lambda r: r["SKAB"]["f1"])  # an oracle: read off SKAB's labels
     best_ceiling = max(aggregation_rows, key=lambda r: r["SKAB ceiling"])
 
-    def pct(v):
-        return f"{100 * v:.1f}%"
-
     def name(r: dict) -> str:
         extra = f", gap {r['gap']}, min run {r['min_run']}" if any(r is q for q in region_rows) else ""
         extra += f", beta {r['beta']}" if r["beta"] else ""
         return f"{r['fit']}, {r['aggregation']}, {r['rule']}, k={r['k']}{extra}"
 
     def reads(r: dict) -> str:
-        return (f"**{name(r)}**: validation F1 {r['validation']['f1']:.3f} at FAR {pct(r['validation']['far'])}, "
-                f"clean FAR {pct(r['clean']['far'])}; SKAB {r['SKAB']['f1']:.3f} at FAR {pct(r['SKAB']['far'])}, "
-                f"MAR {pct(r['SKAB']['mar'])}")
+        return suite_reads(name(r), r)
 
     def cells(r: dict) -> list:
         return [r["validation"]["f1"], pct(r["validation"]["far"]), pct(r["clean"]["far"]), r["SKAB"]["f1"],

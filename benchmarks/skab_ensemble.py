@@ -46,7 +46,7 @@ import numpy as np  # noqa: E402
 from scipy.ndimage import uniform_filter1d  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, pooled, write_results  # noqa: E402
+from _common import machine, markdown_table, pct, pooled, suite_reads, write_results  # noqa: E402
 from skab_split import all_cases  # noqa: E402
 
 from reconad import SeriesDetector  # noqa: E402
@@ -155,14 +155,8 @@ def main() -> None:
     chosen_pca = choose([r for r in rows if "seed" not in r["members"]], default)  # the PCA grid the script began as
     preset = next(r for r in rows if (r["members"], r["rule"], r["k"]) == ("AE", "batch", 2))
 
-    def pct(v):
-        return f"{100 * v:.1f}%"
-
     def reads(r: dict) -> str:
-        return (f"**{r['members']}, {r['combine']}, {r['rule']}, k={r['k']}**: validation F1 "
-                f"{r['validation']['f1']:.3f} at FAR {pct(r['validation']['far'])}, clean FAR "
-                f"{pct(r['clean']['far'])}; SKAB {r['SKAB']['f1']:.3f} at FAR {pct(r['SKAB']['far'])}, MAR "
-                f"{pct(r['SKAB']['mar'])}")
+        return suite_reads(f"{r['members']}, {r['combine']}, {r['rule']}, k={r['k']}", r)
 
     def marked(r: dict) -> str:
         return f"**{r['members']}**" if r is chosen or r is chosen_pca else r["members"]

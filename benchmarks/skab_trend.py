@@ -33,7 +33,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, write_results  # noqa: E402
+from _common import machine, markdown_table, pct, suite_reads, write_results  # noqa: E402
 from skab_aggregation import evaluate  # noqa: E402
 from skab_ensemble import choose, fitted_scores  # noqa: E402
 from skab_split import all_cases  # noqa: E402
@@ -83,13 +83,8 @@ def main() -> None:
     default = rows[0]
     chosen = choose(rows, default)
 
-    def pct(v):
-        return f"{100 * v:.1f}%"
-
     def reads(r: dict) -> str:
-        return (f"**{r['fit']}, {r['rule']}, k={r['k']}**: validation F1 {r['validation']['f1']:.3f} at FAR "
-                f"{pct(r['validation']['far'])}, clean FAR {pct(r['clean']['far'])}; SKAB {r['SKAB']['f1']:.3f} at "
-                f"FAR {pct(r['SKAB']['far'])}, MAR {pct(r['SKAB']['mar'])}")
+        return suite_reads(f"{r['fit']}, {r['rule']}, k={r['k']}", r)
 
     header = ["fit", "rule", "k", "validation F1", "validation FAR", "clean FAR", "SKAB F1", "SKAB FAR", "SKAB MAR",
               "SKAB oracle F1 at pooled FAR 10%"]
