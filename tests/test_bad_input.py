@@ -40,12 +40,15 @@ TEXT_COLUMN = pd.DataFrame({"x": np.ones(600), "name": ["a"] * 600})
 CUBE = np.ones((30, 20, 2))
 NONES = [None] * 300
 RAGGED = [[1.0, 2.0], [3.0]] * 150
+COMPLEX = np.full(600, 1 + 2j)  # numpy would cast it to real, dropping the imaginary part
+COMPLEX_COLUMN = pd.DataFrame({"x": np.ones(600), "z": np.full(600, 1 + 0j)})
 
 FIX_NAN = "drop or interpolate"
 FIX_EMPTY = "pass at least one window"
 FIX_TEXT = "select the numeric sensor columns"
 FIX_NUMERIC = "must be numeric"
 FIX_SHAPE = r"for images use ImageDetector"
+FIX_COMPLEX = r"complex numbers; pass real values .*np\.abs\(x\)"
 
 SERIES_BAD = {  # shared by anomaly_score / predict / reconstruct of a detector fitted on one feature
     "nan": (NAN, FIX_NAN),
@@ -58,6 +61,8 @@ SERIES_BAD = {  # shared by anomaly_score / predict / reconstruct of a detector 
     "3-D array": (CUBE, FIX_SHAPE),
     "None values": (NONES, FIX_NAN),
     "ragged rows": (RAGGED, FIX_NUMERIC),
+    "complex": (COMPLEX, FIX_COMPLEX),
+    "complex column": (COMPLEX_COLUMN, r"columns \['z'\] holds complex numbers"),
 }
 FIT_BAD = {
     **{k: v for k, v in SERIES_BAD.items() if k not in ("too short for a window", "wrong feature count")},
@@ -149,6 +154,7 @@ def _metric_rows():
         yield f"{name}[2-D labels]", lambda ctx, fn=fn, o=other: fn(np.ones((80, 2)), o), "pass one per step"
         yield f"{name}[strings]", lambda ctx, fn=fn: fn(Y, np.array(["x"] * 80)), "numbers"
         yield f"{name}[empty]", lambda ctx, fn=fn: fn(np.array([]), np.array([])), "empty"
+        yield f"{name}[complex]", lambda ctx, fn=fn, o=other: fn(Y, o + 1j), FIX_COMPLEX
     for name, fn in SCORE_METRICS.items():
         nan = S.copy()
         nan[3] = np.nan
@@ -165,6 +171,7 @@ def _threshold_rows():
         yield f"{name}.fit[inf]", lambda ctx, n=name: make_threshold(n).fit([1.0, np.inf]), "finite scores"
         yield f"{name}.fit[empty]", lambda ctx, n=name: make_threshold(n).fit([]), "pass scores of some normal data"
         yield f"{name}.fit[strings]", lambda ctx, n=name: make_threshold(n).fit(["a", "b"]), "numbers"
+        yield f"{name}.fit[complex]", lambda ctx, n=name: make_threshold(n).fit([1.0, 2j]), FIX_COMPLEX
         yield (f"{name}.predict[unfitted]", lambda ctx, n=name: make_threshold(n).predict([1.0]),
                r"call fit\(scores_of_normal_data\)")
     yield "make_threshold[unknown]", lambda ctx: make_threshold("magic"), "pass one of"
@@ -182,11 +189,12 @@ def _image_rows():
         "empty": (np.zeros((0, 1, 8, 8)), "pass at least one image"),
         "1-D array": (np.full(64, 0.5), r"for one image use image\[None\]"),
         "strings": (np.array([["a"] * 8] * 8)[None], "must be a numeric array"),
+        "complex": (good_shape.astype(np.complex64), FIX_COMPLEX),
     }
     for method in ("anomaly_score", "predict", "reconstruct", "error_map"):
         for name, (value, fix) in bad.items():
             yield f"image.{method}[{name}]", lambda ctx, v=value, m=method: getattr(ctx["img"], m)(v), fix
-    for name in ("values above 1", "nan", "empty", "1-D array", "strings"):
+    for name in ("values above 1", "nan", "empty", "1-D array", "strings", "complex"):
         value, fix = bad[name]
         yield (f"image.fit[{name}]",
                lambda ctx, v=value: reconad.ImageDetector(epochs=1, verbose=False).fit(v), fix)
@@ -293,7 +301,7 @@ def test_fuzz_series_fit(x, window):
     assert np.isfinite(det.threshold_.value_)
 
 
-NUMERIC = st.sampled_from([np.float64, np.float32, np.int64, np.int8, np.bool_])
+NUMERIC = st.sampled_from([np.float64, np.float32, np.int64, np.int8, np.bool_, np.complex64])
 
 
 @FUZZ

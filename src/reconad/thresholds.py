@@ -35,9 +35,12 @@ import numpy as np
 from scipy.stats import genpareto
 
 from reconad.errors import InputError
+from reconad.validation import complex_message
 
 
 def _check_scores(scores) -> np.ndarray:
+    if np.iscomplexobj(scores):
+        raise InputError(complex_message("scores"))
     try:
         s = np.asarray(scores, dtype=np.float64).ravel()
     except (TypeError, ValueError) as exc:

@@ -19,6 +19,9 @@ def as_series(X, what: str = "X") -> tuple[np.ndarray, list[str] | None]:
     if isinstance(X, pd.Series):
         X = X.to_frame()
     if isinstance(X, pd.DataFrame):
+        complex_columns = [str(c) for c in X.columns if pd.api.types.is_complex_dtype(X[c])]
+        if complex_columns:
+            raise InputError(complex_message(f"{what}'s columns {complex_columns}"))
         bad = [str(c) for c in X.columns if not pd.api.types.is_numeric_dtype(X[c]) or X[c].dtype == bool]
         if bad:
             raise InputError(
@@ -26,6 +29,8 @@ def as_series(X, what: str = "X") -> tuple[np.ndarray, list[str] | None]:
             )
         names = [str(c) for c in X.columns]
         X = X.to_numpy(dtype=np.float64)
+    if isinstance(X, np.ndarray) and X.dtype.kind == "c":
+        raise InputError(complex_message(what))
     if isinstance(X, np.ndarray) and X.dtype.kind in "fiu":
         array = X  # already numbers: checked in place, cast once at the end (no float64 copy of a long series)
     else:
@@ -50,6 +55,12 @@ def as_series(X, what: str = "X") -> tuple[np.ndarray, list[str] | None]:
                 f"{what} holds values beyond float32's range (|x| > 3.4e38); rescale the data (e.g. to other units)"
             )
     return array.astype(np.float32, copy=False), names
+
+
+def complex_message(what: str) -> str:
+    """The error for complex input, which numpy would otherwise cast to real, dropping the imaginary part."""
+    return (f"{what} holds complex numbers; pass real values (for example the magnitude, np.abs(x), or the real "
+            "and imaginary parts as separate features)")
 
 
 def _check_finite(array: np.ndarray, what: str) -> None:

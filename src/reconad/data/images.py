@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from reconad.errors import InputError
+from reconad.validation import complex_message
 
 # IDX magic: two zero bytes, a type code (0x08 = unsigned byte) and the number of dimensions.
 _UBYTE = 0x08
@@ -135,6 +136,8 @@ def as_images(X, what: str = "images") -> np.ndarray:
     Raises :class:`InputError` naming the fix for a wrong number of dimensions, no images, NaN / infinite
     values, or values outside [0, 1].
     """
+    if np.iscomplexobj(X):  # numpy would cast it to real, dropping the imaginary part
+        raise InputError(complex_message(what))
     try:
         array = np.asarray(X)
         if array.dtype != np.float32:  # checked in float64, so values beyond float32 are not turned into inf

@@ -13,9 +13,13 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, pre
 from sklearn.metrics import roc_auc_score as _roc_auc
 
 from reconad.errors import InputError
+from reconad.validation import complex_message
 
 
 def _check(y_true, other, what: str) -> tuple[np.ndarray, np.ndarray]:
+    for name, values in (("labels", y_true), (what, other)):
+        if np.iscomplexobj(values):
+            raise InputError(complex_message(name))
     try:
         y_true = np.asarray(y_true, dtype=np.float64).ravel()
         other = np.asarray(other, dtype=np.float64).ravel()
