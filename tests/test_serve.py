@@ -13,7 +13,7 @@ from reconad.data import make_sine
 from reconad.metrics import regions
 
 require_module("fastapi", "serve")
-require_module("httpx", "serve")
+require_module("httpx", "dev")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from reconad.serve import create_app  # noqa: E402
