@@ -37,6 +37,8 @@ from scipy.stats import genpareto
 from reconad.errors import InputError
 from reconad.validation import complex_message
 
+MAX_SCORE = 1e150  # larger magnitudes overflow a variance; a detector's own scores stay far below (float32 data)
+
 
 def _check_scores(scores) -> np.ndarray:
     if np.iscomplexobj(scores):
@@ -49,6 +51,10 @@ def _check_scores(scores) -> np.ndarray:
         raise InputError("cannot fit a threshold on no scores; pass scores of some normal data")
     if not np.isfinite(s).all():
         raise InputError("scores contain NaN or infinite values; a threshold needs finite scores")
+    largest = float(np.abs(s).max())
+    if largest > MAX_SCORE:  # their squares (a variance) would overflow to inf and the threshold flag nothing
+        raise InputError(f"scores as large as {largest:.3g} overflow a threshold's statistics (the limit is "
+                         f"{MAX_SCORE:.0e}); rescale them, for example divide them by their median")
     return s
 
 
