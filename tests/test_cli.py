@@ -147,7 +147,9 @@ def test_fit_score_evaluate_on_a_synthetic_csv(fitted, capsys):
     assert list(scores.columns) == ["t", "score", "label"] and len(scores) == 300
     assert scores["t"].tolist() == list(range(300)) and set(scores["label"]) <= {0, 1}
     regions = pd.read_csv(folder / "regions.csv")
-    assert list(regions.columns) == ["start", "end", "length", "max_score", "start_time", "end_time"]
+    assert list(regions.columns) == ["start", "end", "length", "max_score", "start_time", "end_time", "top_features"]
+    planted = regions[(regions["start"] < 180) & (regions["end"] > 150)]  # a and c were lifted by 3 at rows 150-179
+    assert len(planted) and planted["top_features"].iloc[0].split(" (")[0] in {"a", "c"}
     flagged = np.zeros(300, dtype=int)
     for start, end in zip(regions["start"], regions["end"]):
         flagged[start:end] = 1
@@ -166,6 +168,22 @@ def test_fit_score_evaluate_on_a_synthetic_csv(fitted, capsys):
     html = (folder / "report.html").read_text()
     assert "Model card" in html and metrics["fingerprint"] in html
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_score_explain_adds_each_feature_contribution(fitted, capsys):
+    code, _, err = call(capsys, "score", fitted / "model.reconad", fitted / "in_test.csv", "--time-col", "t",
+                        "--label-col", "y", "--out", fitted / "explained.csv", "--explain", "--quiet")
+    assert code == 0, err
+    scores = pd.read_csv(fitted / "explained.csv")
+    parts = ["contribution:a", "contribution:b", "contribution:c"]
+    assert list(scores.columns) == ["t", "score", "label", *parts]
+    contributions = scores[parts].to_numpy()
+    assert (contributions >= 0).all() and (contributions.max(axis=1) <= scores["score"] + 1e-6).all()
+    lifted = contributions[150:180].mean(axis=0)  # a and c carry the planted offset, b does not
+    assert lifted[1] < min(lifted[0], lifted[2])
+    det = reconad.load(fitted / "model.reconad")
+    frame = pd.read_csv(fitted / "in_test.csv")[["a", "b", "c"]]
+    np.testing.assert_allclose(contributions, det.explain(frame), rtol=1e-6)
 
 
 def test_score_to_parquet(fitted, capsys):
@@ -265,7 +283,7 @@ def test_fit_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, case):
 
 
 @pytest.mark.parametrize("case", ["wrong features", "wrong suffix", "no model", "not a model", "missing labels",
-                                  "unknown label column", "unwritable report"])
+                                  "unknown label column", "unwritable report", "explain on dask"])
 def test_score_and_evaluate_bad_input_exit_2(fitted, tmp_path, capsys, case):
     model, data = fitted / "model.reconad", fitted / "in_test.csv"
     command, out = ["score"], ["--out", tmp_path / "scores.csv"]
@@ -284,11 +302,15 @@ def test_score_and_evaluate_bad_input_exit_2(fitted, tmp_path, capsys, case):
         command, out = ["evaluate"], ["--labels", "nope", "--report", tmp_path / "report.html"]
     elif case == "unwritable report":
         command, out = ["evaluate"], ["--labels", "y", "--report", tmp_path / "in_no_such_folder" / "r.html"]
+    elif case == "explain on dask":
+        out = ["--out", tmp_path / "scores", "--engine", "dask", "--explain"]
     code, _, err = call(capsys, *command, model, data, *out, "--quiet")
     assert_bad_input(code, err)
     assert leftovers(tmp_path) == []
     if case == "wrong features":
         assert "['c']" in err
+    if case == "explain on dask":
+        assert "--explain cannot be used with --engine dask" in err
 
 
 def test_bad_input_through_the_entry_point_has_no_traceback(tmp_path):
@@ -397,3 +419,7 @@ def test_images_from_idx_and_png_folder(tmp_path, capsys):
     assert scores["image"].tolist() == [f"{i:03d}.png" for i in range(12)]
     det = reconad.load(tmp_path / "digits.reconad")
     np.testing.assert_allclose(scores["score"], det.anomaly_score(pixels[:12] / 255.0), rtol=1e-5)
+    code, _, err = call(capsys, "score", tmp_path / "digits.reconad", folder, "--out", tmp_path / "x.csv",
+                        "--explain", "--quiet")
+    assert_bad_input(code, err)
+    assert "error_map" in err and not (tmp_path / "x.csv").exists()

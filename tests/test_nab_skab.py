@@ -26,6 +26,7 @@ from reconad.data import load_nab_series, load_skab_anomaly_free, load_skab_file
 from reconad.data.nab import probation, read_windows
 from reconad.data.skab import skab_files
 from reconad.errors import InputError
+from reconad.metrics import regions
 
 FLAT = "artificialWithAnomaly/art_daily_flatmiddle.csv"
 
@@ -141,6 +142,31 @@ def test_explain_ranks_the_corrupted_feature_first():
     assert (contrib.max(axis=1) <= det.anomaly_score(test) + 1e-9).all()
     one = reconad.SeriesDetector(epochs=2, context=0, random_state=0, verbose=False).fit(x[:500, :1])
     np.testing.assert_allclose(one.explain(test[:, :1])[:, 0], one.anomaly_score(test[:, :1]), rtol=1e-6)
+
+
+def test_explain_regions_names_the_corrupted_sensor_of_each_region():
+    x = pd.DataFrame(_series(600, d=4), columns=["flow", "pressure", "current", "vibration"])
+    det = reconad.SeriesDetector(epochs=5, random_state=0, verbose=False).fit(x[:500])
+    test = x.copy()
+    test.iloc[520:550, 2] += 3.0  # the current sensor goes wrong
+    (region,) = det.explain_regions(test, [(520, 550)], top=4)
+    assert (region["start"], region["end"]) == (520, 550)
+    names = [f["feature"] for f in region["features"]]
+    shares = [f["share"] for f in region["features"]]
+    assert names[0] == "current" and shares[0] > 0.5 and sorted(names) == sorted(x.columns)
+    assert shares == sorted(shares, reverse=True) and abs(sum(shares) - 1.0) < 1e-9  # every feature: they add to 1
+    flagged = det.explain_regions(test)  # default: the regions predict() flags
+    assert [(r["start"], r["end"]) for r in flagged] == regions(det.predict(test))
+    hit = [r for r in flagged if r["start"] < 550 and r["end"] > 520]
+    assert hit and hit[0]["features"][0]["feature"] == "current" and len(hit[0]["features"]) == 3
+    unnamed = reconad.SeriesDetector(epochs=2, random_state=0, verbose=False).fit(x[:500].to_numpy())
+    (plain,) = unnamed.explain_regions(test.to_numpy(), [(0, 10)])
+    assert all(isinstance(f["feature"], int) for f in plain["features"])  # fitted without names: column indices
+    for bad in ([(550, 520)], [(0, 601)], [(1.5, 3)], [(-1, 3)], [(1, 2, 3)]):
+        with pytest.raises(InputError, match="half-open row range"):
+            det.explain_regions(test, bad)
+    with pytest.raises(InputError, match="top must be an integer"):
+        det.explain_regions(test, top=0)
 
 
 def test_bench_functions_on_two_files():

@@ -72,6 +72,37 @@ def test_json_one_feature_gives_scores_labels_and_regions(client, model_path, si
     assert len(body["scores"]) == 300
 
 
+def test_explain_names_the_sensor_behind_each_region(two_feature_detector):
+    client = TestClient(create_app(two_feature_detector, token=""))
+    t = np.arange(300)
+    x = np.column_stack([np.sin(t / 10), np.cos(t / 7)])
+    x[200:230, 1] += 4.0  # sensor b goes wrong
+    plain = client.post("/score", json=x.tolist()).json()
+    assert "explanations" not in plain
+    body = client.post("/score?explain=true", json=x.tolist()).json()
+    assert body["scores"] == plain["scores"] and body["regions"] == plain["regions"]
+    expected = two_feature_detector.explain_regions(x, [tuple(r) for r in body["regions"]])
+    assert body["explanations"] == expected and len(expected) == len(body["regions"])
+    hit = [r for r in body["explanations"] if r["start"] < 230 and r["end"] > 200]
+    assert hit and hit[0]["features"][0]["feature"] == "b"
+    bad = client.post("/score?explain=maybe", json=x.tolist())
+    assert bad.status_code == 422 and "explain='maybe' is not true or false" in bad.json()["error"]
+
+
+def test_a_batch_relative_threshold_answers_the_level_it_flagged_at():
+    from reconad.thresholds import BatchSplit
+
+    t = np.arange(600)
+    frame = pd.DataFrame({"a": np.sin(t / 10), "b": np.cos(t / 7)})
+    det = SeriesDetector(model="dense", threshold=BatchSplit(k=2.0), **FAST).fit(frame)
+    x = frame.to_numpy()[:300].copy()
+    x[100:160, 0] += 2.0
+    body = TestClient(create_app(det, token="")).post("/score", json=x.tolist()).json()
+    scores = np.asarray(body["scores"])
+    assert body["threshold"] == det.threshold_.level(scores) and body["threshold"] > det.threshold_.value_
+    assert body["labels"] == (scores > body["threshold"]).astype(int).tolist()
+
+
 def test_json_rows_and_csv_with_and_without_header(two_feature_detector):
     client = TestClient(create_app(two_feature_detector, token=""))
     x = np.column_stack([np.sin(np.arange(200) / 10), np.cos(np.arange(200) / 7)])

@@ -363,7 +363,8 @@ def _columns_int(text: str | None) -> list[int] | None:
 # ---- score -----------------------------------------------------------------------------------------------------
 
 
-def _regions_frame(predicted, scores, time=None):
+def _regions_frame(predicted, scores, time=None, explained=None):
+    """The predicted regions as a table; ``explained`` (``det.explain_regions`` of them) adds ``top_features``."""
     import numpy as np
     import pandas as pd
 
@@ -376,6 +377,9 @@ def _regions_frame(predicted, scores, time=None):
     if time is not None:
         frame["start_time"] = [time[s] for s, _ in spans]
         frame["end_time"] = [time[e - 1] for _, e in spans]
+    if explained is not None:
+        frame["top_features"] = ["; ".join(f"{f['feature']} ({100 * f['share']:.0f}%)" for f in region["features"])
+                                 for region in explained]
     return frame
 
 
@@ -386,6 +390,10 @@ def _score_series(det, args):
     scores = det.anomaly_score(table.features)
     predicted = det.threshold_.predict(scores)
     frame = pd.DataFrame({"score": scores, "label": predicted})
+    if getattr(args, "explain", False):  # each feature's contribution to each row's score
+        contributions = det.explain(table.features)  # (T, D)
+        for j, name in enumerate(table.features.columns):
+            frame[f"contribution:{name}"] = contributions[:, j]
     if table.time is not None:
         frame.insert(0, args.time_col, table.time)
     return table, scores, predicted, frame
@@ -395,8 +403,9 @@ def _score_dask(args: argparse.Namespace) -> int:
     """``score --engine dask``: a folder of Parquet partitions scored on Dask; identical to one process."""
     from reconad.distributed import score_parquet
 
-    unsupported = {"--regions": args.regions, "--time-col": args.time_col, "--drop": args.drop,
-                   "--label-col": args.label_col, "--sep": args.sep, "--nan interpolate": args.nan != "raise"}
+    unsupported = {"--regions": args.regions, "--explain": args.explain, "--time-col": args.time_col,
+                   "--drop": args.drop, "--label-col": args.label_col, "--sep": args.sep,
+                   "--nan interpolate": args.nan != "raise"}
     named = [name for name, value in unsupported.items() if value]
     if named:
         raise InputError(f"{', '.join(named)} cannot be used with --engine dask; pick the features with --columns")
@@ -420,6 +429,9 @@ def _score(args: argparse.Namespace) -> int:
     det = _load(args.model)
     det.set_params(verbose=not args.quiet)
     if type(det).__name__ == "ImageDetector":
+        if args.explain:
+            raise InputError("--explain names the sensors behind a series' scores; an image model has none (see "
+                             "ImageDetector.error_map for where in an image the error lies)")
         images, names = _read_images(Path(args.data))
         scores = det.anomaly_score(images)
         predicted = det.threshold_.predict(scores)
@@ -430,7 +442,12 @@ def _score(args: argparse.Namespace) -> int:
         print(f"wrote {out}")
         return EXIT_OK
     table, scores, predicted, frame = _score_series(det, args)
-    spans = _regions_frame(predicted, scores, table.time)
+    explained = None
+    if regions_out is not None and det.n_features_in_ > 1:  # which sensors drove each region
+        from reconad.metrics import regions
+
+        explained = det.explain_regions(table.features, regions(predicted))
+    spans = _regions_frame(predicted, scores, table.time, explained)
     _write_frame(frame, out)
     if regions_out is not None:
         _write_frame(spans, regions_out)
@@ -563,7 +580,10 @@ def _add_score(commands) -> argparse.ArgumentParser:
     parser.add_argument("data", help="data to score: CSV, Parquet, IDX file or folder of PNG images")
     parser.add_argument("--out", required=True, help="scores file, .csv or .parquet")
     parser.add_argument("--regions", default=None, help="also write the predicted regions to this .csv "
-                        "(start, end, length, max_score[, start_time, end_time])")
+                        "(start, end, length, max_score[, start_time, end_time][, top_features: with several "
+                        "features, the three with the largest share of the region's error])")
+    parser.add_argument("--explain", action="store_true", help="series: add each feature's contribution to each "
+                        "row's score to the scores file (columns contribution:<feature>, det.explain)")
     _add_table_options(parser)
     parser.add_argument("--label-col", default=None, help="a label column to ignore")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

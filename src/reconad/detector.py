@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import os
 from typing import ClassVar
 
@@ -109,6 +110,19 @@ def with_context(scores: np.ndarray, scores_start: int, start: int, stop: int, l
     near = decayed_max(scores, scores_start, start, stop, length, context)
     lifted = (own + CONTEXT_WEIGHT * np.minimum(near, threshold)) / (1.0 + CONTEXT_WEIGHT)
     return np.where(own > threshold, own, np.minimum(lifted, threshold))  # the min: rounding never crosses T
+
+
+def _row_range(region, rows: int) -> tuple[int, int]:
+    """A half-open ``(start, end)`` row range inside ``rows`` rows, as two ints, or an InputError naming the fix."""
+    try:
+        start, end = (operator.index(v) for v in region)
+    except (TypeError, ValueError):
+        start = end = None
+    if start is None or not 0 <= start < end <= rows:
+        raise InputError(f"region {region!r} is not a half-open row range inside the {rows} rows; pass "
+                         "(start, end) with 0 <= start < end <= rows")
+    return start, end
+
 
 
 def drifting_features(x: np.ndarray) -> np.ndarray:
@@ -827,6 +841,33 @@ class SeriesDetector(_Detector):
         per_feature = folder.result()  # (T, D)
         columns = [self._finish_scores(per_feature[:, j], 0, 0, length, length) for j in range(n_features)]
         return np.stack(columns, axis=1)  # (T, D)
+
+    def explain_regions(self, X, regions=None, top: int = 3) -> list[dict]:
+        """The features that drove each anomalous region, largest share first.
+
+        ``regions`` are half-open ``(start, end)`` row ranges; by default the regions ``predict(X)`` flags. Each
+        region gets ``{"start", "end", "features": [{"feature", "share"}, ...]}``: a feature's share is its mean
+        :meth:`explain` contribution over the region's rows over the sum of all features' (the shares of all
+        features add up to 1); the ``top`` largest are listed. A feature is its name (DataFrame input at fit
+        time) or its column index.
+        """
+        from reconad.metrics import regions as flagged_regions
+
+        check_int("top", top)
+        contributions = self.explain(X)  # (T, D); checks X and that the detector is fitted
+        if regions is None:
+            regions = flagged_regions(self.predict(X))
+        names = self._feature_labels(np.ones(self.n_features_in_, dtype=bool))
+        out = []
+        for region in regions:
+            start, end = _row_range(region, len(contributions))
+            mean = contributions[start:end].mean(axis=0)  # (D,)
+            total = float(mean.sum())
+            share = mean / total if total > 0 else np.full(len(mean), 1.0 / len(mean))
+            order = np.argsort(-share, kind="stable")[:top]
+            out.append({"start": start, "end": end,
+                        "features": [{"feature": names[j], "share": float(share[j])} for j in order]})
+        return out
 
     # ---- persistence --------------------------------------------------------------------------------------------
 

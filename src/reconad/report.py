@@ -355,19 +355,23 @@ def _detail_range(scores, window: int) -> tuple[int, int]:
     return start, start + span
 
 
+def _feature_name(feature, names) -> str:
+    """A feature as ``explain_regions`` gives it (its name, or a column index when fitted without names)."""
+    return feature if isinstance(feature, str) else str(names[feature])
+
+
 def region_features(det, x, spans, scores, names, top: int = 3, shown: int = 20) -> str:
     """A table of the predicted regions with the highest scores and the features that drove each (``explain``)."""
-    if not spans or not hasattr(det, "explain"):
+    if not spans or not hasattr(det, "explain_regions"):
         return ""
-    contrib = det.explain(x)  # (T, D) per-feature share of each step's score
     ranked = sorted(spans, key=lambda span: -float(np.max(scores[span[0]:span[1]])))[:shown]
     rows = []
-    for begin, end in ranked:
-        mean = contrib[begin:end].mean(axis=0)
-        share = mean / mean.sum() if mean.sum() > 0 else mean
-        order = np.argsort(-mean)[:top]
+    for region in det.explain_regions(x, ranked, top):
+        begin, end = region["start"], region["end"]
+        top_features = ", ".join(f"{_feature_name(f['feature'], names)} ({100 * f['share']:.0f}%)"
+                                 for f in region["features"])
         rows.append([f"{begin:,}", f"{end:,}", f"{end - begin:,}", f"{float(np.max(scores[begin:end])):.4g}",
-                     ", ".join(f"{names[j]} ({100 * share[j]:.0f}%)" for j in order)])
+                     top_features])
     caption = (f"Top features of the {len(rows)} predicted region(s) with the highest scores"
                + (f" (of {len(spans)})" if len(spans) > len(rows) else "")
                + ": each feature's share of the region's mean squared reconstruction error (det.explain).")

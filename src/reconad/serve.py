@@ -4,7 +4,9 @@ Endpoints:
 
 - ``POST /score``: a JSON array body (``[x0, x1, ...]`` for one feature, ``[[a, b], [a, b], ...]`` for rows of
   features) or ``text/csv`` (rows of numbers, optionally under a header row) → ``{"scores": [...],
-  "labels": [...], "regions": [[start, end], ...], "threshold": t}`` (regions are half-open);
+  "labels": [...], "regions": [[start, end], ...], "threshold": t}`` (regions are half-open; ``t`` is the level
+  this batch was flagged at); ``POST /score?explain=true`` adds ``"explanations"``, the features that drove each
+  region (``SeriesDetector.explain_regions``);
 - ``GET /model``: the detector's settings, threshold, feature names and the reconad version;
 - ``GET /health``: ``{"status": "ok"}`` (open without a token, for load balancers).
 
@@ -39,6 +41,14 @@ class _Problem(Exception):
     def __init__(self, status: int, message: str, headers: dict | None = None):
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers
+
+
+def _flag(value: str, name: str) -> bool:
+    """A true/false query parameter, or a 422 naming the values it takes."""
+    text = value.strip().lower()
+    if text not in ("true", "false", "1", "0"):
+        raise _Problem(422, f"{name}={value!r} is not true or false; send ?{name}=true or leave it out")
+    return text in ("true", "1")
 
 
 def _load_detector(model):
@@ -157,7 +167,7 @@ def create_app(model, token: str | None = None, max_bytes: int = DEFAULT_MAX_BYT
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def score(kind: str, body: bytes) -> dict:
+    def score(kind: str, body: bytes, explain: bool) -> dict:
         data = _parse_json(body) if kind == "application/json" else _parse_csv(body)  # off the event loop too
         with lock:  # one scoring pass at a time: torch already uses every core for one
             scores = det.anomaly_score(data)
@@ -167,12 +177,17 @@ def create_app(model, token: str | None = None, max_bytes: int = DEFAULT_MAX_BYT
                 f"(largest |value| {float(np.abs(np.asarray(data, dtype=np.float64)).max()):.3g}); check the units"
             )
         labels = det.threshold_.predict(scores)
-        return {
+        spans = regions(labels)
+        answer = {
             "scores": scores.tolist(),
             "labels": labels.tolist(),
-            "regions": [list(r) for r in regions(labels)],
-            "threshold": det.threshold_.value_,
+            "regions": [list(r) for r in spans],
+            "threshold": float(det.threshold_.level(scores)),  # a batch-relative threshold's level for this batch
         }
+        if explain:
+            with lock:
+                answer["explanations"] = det.explain_regions(data, spans)
+        return answer
 
     @app.get("/health")
     def health() -> dict:
@@ -186,6 +201,7 @@ def create_app(model, token: str | None = None, max_bytes: int = DEFAULT_MAX_BYT
     @app.post("/score")
     async def score_endpoint(request: Request):
         authorize(request)  # before reading anything
+        explain = _flag(request.query_params.get("explain", "false"), "explain")
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind not in ("application/json", "text/csv"):
             raise _Problem(415, f"content type {kind or '(none)'!r} is not supported; send application/json "
@@ -194,7 +210,7 @@ def create_app(model, token: str | None = None, max_bytes: int = DEFAULT_MAX_BYT
         if not body.strip():
             raise _Problem(400, "the body is empty; send the series to score")
         try:
-            return JSONResponse(await run_in_threadpool(score, kind, body))
+            return JSONResponse(await run_in_threadpool(score, kind, body, explain))
         except InputError as exc:
             raise _Problem(422, str(exc)) from exc
 
