@@ -124,7 +124,6 @@ def _row_range(region, rows: int) -> tuple[int, int]:
     return start, end
 
 
-
 def drifting_features(x: np.ndarray) -> np.ndarray:
     """Which features of a training series ``(T, D)`` drift: a boolean mask ``(D,)``.
 
