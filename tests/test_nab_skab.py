@@ -307,6 +307,9 @@ def test_report_names_the_top_features_of_each_region():
     assert "top features (share)" in html
     row = html[html.index("top features (share)") :]
     assert row.index("vibration (") < min(row.index("flow ("), row.index("pressure ("))
+    # the detail figure shows the sensor that drives the highest score, not merely the first column
+    assert "Input and reconstruction of the feature that contributes most there (vibration)" in html
+    assert 'alt="sensor contributions"' in html
 
 
 def test_cli_bench_writes_json_and_markdown(tmp_path, capsys):

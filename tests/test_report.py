@@ -64,8 +64,8 @@ def test_series_report_structure(series_run):
     for anchor, _ in sections:  # the table of contents links every section
         assert f'href="#{anchor}"' in html
     figures = decoded_images(html)
-    assert set(figures) == {f"{det.model}: training history", "score timeline",
-                            "input, reconstruction and score"}
+    assert set(figures) == {f"{det.model}: training history", "score timeline", "sensor contributions",
+                            "input, reconstruction and score"}  # two features: which sensor, over time
     assert all(w > 300 and h > 200 for w, h in figures.values()), figures
     # the metrics table: label-free and oracle rows side by side, with the threshold-free metrics
     assert '<tr class="label-free"><td>label-free' in html and '<tr class="oracle"><td>oracle' in html
@@ -156,5 +156,36 @@ def test_long_series_are_drawn_as_block_maxima_and_a_detail_around_the_peak(seri
     assert end - start == 100 and start <= int(np.argmax(scores)) < end
     html, _ = report.series_report(det, test, scores, predicted, labels, time=time, data_info={"name": "long"},
                                    fingerprint="sha256:2")
-    assert len(decoded_images(html)) == 3
+    figures = decoded_images(html)
+    assert len(figures) == 4 and "sensor contributions" in figures
     assert "drawn as the maximum over blocks of 3 steps" in html and "around the highest score" in html
+    peaks = report._block_max(det.explain(test), len(drawn))  # the contributions on the timeline's blocks
+    assert peaks.shape == (100, 2) and np.allclose(peaks.max(axis=0), det.explain(test).max(axis=0))
+
+
+@pytest.mark.parametrize("time", ["steps", "datetime64", "timestamps", "numbers"])
+def test_contributions_figure_draws_every_feature_on_its_time_axis(time):
+    from matplotlib.dates import date2num
+
+    from reconad.plots import plot_contributions
+
+    values = np.full((50, 3), 0.01)
+    values[20:30, 1] = 5.0  # the second sensor drives rows 20-29
+    values[0, 0] = 0.0  # an exact zero must not break the log scale
+    stamps = pd.date_range("2024-01-01", periods=50, freq="s")
+    axis = {"steps": None, "datetime64": stamps.to_numpy(), "timestamps": np.asarray(list(stamps), dtype=object),
+            "numbers": np.arange(50) * 0.5}[time]
+    predicted = np.zeros(50, dtype=int)
+    predicted[21:29] = 1
+    fig = plot_contributions(values, ["flow", "pressure", "vibration"], predicted, axis)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["flow", "pressure", "vibration"]
+    mesh = ax.collections[0]
+    drawn = np.asarray(mesh.get_array()).reshape(3, 50)  # (D, T): one row per feature
+    assert int(np.argmax(drawn[:, 25])) == 1 and drawn.min() > 0
+    left, right = ax.get_xlim()
+    first = {"steps": -0.5, "numbers": -0.25}.get(time, date2num(stamps[0] - pd.Timedelta("0.5s")))
+    assert left == pytest.approx(first, abs=1e-9)
+    assert ax.get_legend_handles_labels()[1] == ["predicted (label-free)"]
+    png = report.figure_png(fig)
+    assert png.startswith(b"\x89PNG")

@@ -124,6 +124,21 @@ def _row_range(region, rows: int) -> tuple[int, int]:
     return start, end
 
 
+def region_shares(contributions: np.ndarray, regions, names: list, top: int = 3) -> list[dict]:
+    """:meth:`SeriesDetector.explain_regions` from contributions already computed (``explain(X)``, ``(T, D)``)."""
+    check_int("top", top)
+    out = []
+    for region in regions:
+        start, end = _row_range(region, len(contributions))
+        mean = contributions[start:end].mean(axis=0)  # (D,)
+        total = float(mean.sum())
+        share = mean / total if total > 0 else np.full(len(mean), 1.0 / len(mean))
+        order = np.argsort(-share, kind="stable")[:top]
+        out.append({"start": start, "end": end,
+                    "features": [{"feature": names[j], "share": float(share[j])} for j in order]})
+    return out
+
+
 def drifting_features(x: np.ndarray) -> np.ndarray:
     """Which features of a training series ``(T, D)`` drift: a boolean mask ``(D,)``.
 
@@ -856,17 +871,7 @@ class SeriesDetector(_Detector):
         contributions = self.explain(X)  # (T, D); checks X and that the detector is fitted
         if regions is None:
             regions = flagged_regions(self.predict(X))
-        names = self._feature_labels(np.ones(self.n_features_in_, dtype=bool))
-        out = []
-        for region in regions:
-            start, end = _row_range(region, len(contributions))
-            mean = contributions[start:end].mean(axis=0)  # (D,)
-            total = float(mean.sum())
-            share = mean / total if total > 0 else np.full(len(mean), 1.0 / len(mean))
-            order = np.argsort(-share, kind="stable")[:top]
-            out.append({"start": start, "end": end,
-                        "features": [{"feature": names[j], "share": float(share[j])} for j in order]})
-        return out
+        return region_shares(contributions, regions, self._feature_labels(np.ones(self.n_features_in_, bool)), top)
 
     # ---- persistence --------------------------------------------------------------------------------------------
 

@@ -32,9 +32,9 @@ def _shade(ax, labels, color: str, label: str) -> None:
         ax.axvspan(start - 0.5, end - 0.5, color=color, alpha=0.2, lw=0, label=label if i == 0 else None)
 
 
-def _first_feature(x: np.ndarray) -> np.ndarray:
+def _first_feature(x: np.ndarray, feature: int = 0) -> np.ndarray:
     x = np.asarray(x)
-    return x if x.ndim == 1 else x[:, 0]
+    return x if x.ndim == 1 else x[:, feature]
 
 
 def plot_series(train, test, labels, title: str = "data") -> Figure:
@@ -53,19 +53,20 @@ def plot_series(train, test, labels, title: str = "data") -> Figure:
 
 
 def plot_scores(x, reconstruction, scores, threshold: float, labels=None, predicted=None,
-                title: str = "test") -> Figure:
-    """Input and reconstruction; the score with the fitted threshold; true vs predicted regions."""
+                title: str = "test", feature: int = 0) -> Figure:
+    """Input and reconstruction of one ``feature`` (a column of ``x``); the score with the fitted threshold; true vs
+    predicted regions."""
     fig = Figure(figsize=(12, 8), layout="constrained")
     ax_x, ax_s, ax_r = fig.subplots(3, 1, sharex=True)
-    ax_x.plot(_first_feature(x), lw=0.8, label="input")
-    ax_x.plot(_first_feature(reconstruction), lw=0.8, label="reconstruction")
+    ax_x.plot(_first_feature(x, feature), lw=0.8, label="input")
+    ax_x.plot(_first_feature(reconstruction, feature), lw=0.8, label="reconstruction")
     ax_x.set_title(f"{title}: input and reconstruction")
     ax_x.legend(loc="upper right")
     ax_s.plot(scores, lw=0.8, color="tab:purple", label="anomaly score")
     ax_s.axhline(threshold, color=THRESHOLD_COLOR, ls=":", label=f"label-free threshold ({threshold:.3g})")
     ax_s.set_title("anomaly score (higher = more anomalous)")
     ax_s.legend(loc="upper right")
-    ax_r.plot(_first_feature(x), lw=0.6, color="0.5")
+    ax_r.plot(_first_feature(x, feature), lw=0.6, color="0.5")
     if labels is not None:
         _shade(ax_r, labels, TRUE_COLOR, "true anomaly")
     if predicted is not None:
@@ -128,6 +129,51 @@ def plot_score_timeline(scores, threshold: float, labels=None, predicted=None, t
     ax.set(title=f"{title} (true regions: upper half, predicted: lower half)",
            xlabel="time step" if time is None else "time", ylabel="score")
     ax.legend(loc="upper right")
+    return fig
+
+
+def _edges(x: np.ndarray) -> np.ndarray:
+    """``len(x) + 1`` cell edges around the positions ``x`` (numbers or datetimes), halfway between neighbours."""
+    x = np.asarray(x)
+    if len(x) == 1:
+        step = np.timedelta64(1, "s") if x.dtype.kind == "M" else 1
+        return np.array([x[0] - step / 2, x[0] + step / 2])
+    half = np.diff(x) / 2
+    return np.concatenate([[x[0] - half[0]], x[:-1] + half, [x[-1] + half[-1]]])
+
+
+def plot_contributions(contributions, names, predicted=None, time=None, title: str = "which sensor") -> Figure:
+    """Each feature's contribution to the score over time (``SeriesDetector.explain``): one row per feature, on a
+    logarithmic colour scale, with the predicted regions marked in a strip above the top row.
+
+    ``contributions`` is ``(T, D)``, ``names`` the ``D`` feature names; ``time`` (optional, ``T`` numbers or
+    datetimes) is the x axis instead of step indices.
+    """
+    from matplotlib.colors import LogNorm
+
+    values = np.asarray(contributions, dtype=np.float64)  # (T, D)
+    length, n_features = values.shape
+    x = np.arange(length) if time is None else np.asarray(time)
+    if x.dtype.kind == "O":  # e.g. pandas Timestamps: as datetime64
+        x = x.astype("datetime64[ns]")
+    positive = values[values > 0]
+    top = float(positive.max()) if positive.size else 1.0
+    bottom = max(float(np.percentile(positive, 1)), top * 1e-6) if positive.size else top * 1e-6
+    fig = Figure(figsize=(12, 1.6 + 0.3 * n_features), layout="constrained")
+    ax = fig.subplots()
+    edges = _edges(x)
+    mesh = ax.pcolormesh(edges, np.arange(n_features + 1) - 0.5, np.clip(values.T, bottom, top),
+                         norm=LogNorm(vmin=bottom, vmax=top), cmap="magma", shading="flat")
+    if predicted is not None:
+        for i, (start, end) in enumerate(regions(np.asarray(predicted))):
+            ax.fill_between([edges[start], edges[end]], -1.3, -0.6, color=PRED_COLOR, lw=0,
+                            label="predicted (label-free)" if i == 0 else None)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax.set_ylim(n_features - 0.5, -1.4)  # the first feature on top, the strip of predicted regions above it
+    ax.set_yticks(range(n_features), labels=[str(n) for n in names])
+    ax.set(title=f"{title}: each feature's contribution to the score", xlabel="time step" if time is None else "time")
+    fig.colorbar(mesh, ax=ax, label="squared error (log scale)", pad=0.01)
     return fig
 
 

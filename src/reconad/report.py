@@ -345,6 +345,14 @@ def _envelope(scores, labels, predicted, time):
     return peak(scores), peak(labels), peak(predicted), axis
 
 
+def _block_max(values: np.ndarray, blocks: int) -> np.ndarray:
+    """``(T, D)`` values cut to ``blocks`` rows by block maxima, on the same blocks as :func:`_envelope`."""
+    if len(values) <= blocks:
+        return values
+    starts = np.arange(0, len(values), math.ceil(len(values) / MAX_POINTS))
+    return np.maximum.reduceat(values, starts, axis=0)
+
+
 def _detail_range(scores, window: int) -> tuple[int, int]:
     """All steps, or ``MAX_POINTS`` steps centred on the highest score (at least one window)."""
     length = len(scores)
@@ -360,13 +368,16 @@ def _feature_name(feature, names) -> str:
     return feature if isinstance(feature, str) else str(names[feature])
 
 
-def region_features(det, x, spans, scores, names, top: int = 3, shown: int = 20) -> str:
-    """A table of the predicted regions with the highest scores and the features that drove each (``explain``)."""
-    if not spans or not hasattr(det, "explain_regions"):
+def region_features(contributions, spans, scores, names, top: int = 3, shown: int = 20) -> str:
+    """A table of the predicted regions with the highest scores and the features that drove each, from the
+    detector's ``explain`` contributions ``(T, D)``."""
+    from reconad.detector import region_shares
+
+    if not spans:
         return ""
     ranked = sorted(spans, key=lambda span: -float(np.max(scores[span[0]:span[1]])))[:shown]
     rows = []
-    for region in det.explain_regions(x, ranked, top):
+    for region in region_shares(contributions, ranked, list(names), top):
         begin, end = region["start"], region["end"]
         top_features = ", ".join(f"{_feature_name(f['feature'], names)} ({100 * f['share']:.0f}%)"
                                  for f in region["features"])
@@ -386,7 +397,7 @@ def series_report(det, x, scores, predicted, labels=None, *, time=None, data_inf
     ``time`` the time index or None; ``data_info`` is shown in the data section.
     """
     from reconad.metrics import regions
-    from reconad.plots import plot_score_timeline, plot_scores
+    from reconad.plots import plot_contributions, plot_score_timeline, plot_scores
 
     threshold = float(det.threshold_.level(scores))  # for a batch-relative threshold, this batch's level
     names = list(getattr(x, "columns", [])) or [f"feature {i}" for i in range(np.shape(x)[1])]
@@ -402,21 +413,32 @@ def series_report(det, x, scores, predicted, labels=None, *, time=None, data_inf
                    + (f" {len(scores):,} steps drawn as the maximum over blocks of "
                       f"{math.ceil(len(scores) / MAX_POINTS):,} steps." if len(scores) > MAX_POINTS else ""))
     start, end = _detail_range(scores, getattr(det, "window_", det.window))
+    contributions = det.explain(x) if len(names) > 1 else None  # (T, D): which sensor, for several
+    shown = 0 if contributions is None else int(np.argmax(contributions[start:end].mean(axis=0)))
+    which = (f"the feature that contributes most there ({names[shown]})" if contributions is not None
+             else f"the feature ({names[0]})")
     part = x.iloc[start:end] if hasattr(x, "iloc") else np.asarray(x)[start:end]
     where = f"steps {start:,} to {end - 1:,} around the highest score (x axis: step index from {start:,})"
     detail = img(figure_png(plot_scores(np.asarray(part), det.reconstruct(part), scores[start:end], threshold,
                                         None if labels is None else labels[start:end], predicted[start:end],
-                                        title=f"first feature ({names[0]})")),
+                                        title=str(names[shown]), feature=shown)),
                  "input, reconstruction and score",
-                 f"The first feature ({names[0]}) and its reconstruction; the score; true vs predicted regions"
+                 f"Input and reconstruction of {which}; the score; true vs predicted regions"
                  + (f" — {where}" if end - start < len(scores) else " (x axis: step index)") + ".")
     spans = regions(np.asarray(predicted))
+    sensors = ""
+    if contributions is not None:
+        drawn_contributions = _block_max(contributions, len(drawn))
+        sensors = img(figure_png(plot_contributions(drawn_contributions, names, drawn_predicted, drawn_time)),
+                      "sensor contributions",
+                      "Which sensor: each feature's contribution to the score over time (its squared reconstruction "
+                      "error, det.explain), on a log colour scale; predicted regions in green above.")
     summary = paragraph(f"{int(np.sum(predicted)):,} of {len(predicted):,} steps flagged, in {len(spans)} predicted "
                         f"region(s); threshold {threshold:.4g} ({det.threshold_source_})"
                         + (f", this series' split above the floor {float(det.threshold_.value_):.4g}"
                            if threshold != det.threshold_.value_ else "") + ".")
-    sections.append(Section("Scores and regions", summary + timeline + detail + region_features(det, x, spans,
-                                                                                             scores, names)))
+    features_table = "" if contributions is None else region_features(contributions, spans, scores, names)
+    sections.append(Section("Scores and regions", summary + timeline + sensors + detail + features_table))
     evaluation = None
     if labels is not None:
         evaluation = series_evaluation(labels, scores, predicted, threshold, det.threshold_source_)
