@@ -575,7 +575,8 @@ def _add_score(commands) -> argparse.ArgumentParser:
         "score", help="score data with a saved detector",
         description="Score every row (or image) with a saved detector. Writes one row per input row: [time], "
                     "score, label (0/1 at the detector's label-free threshold); --regions adds the predicted "
-                    "anomalous regions as half-open [start, end) row ranges.")
+                    "anomalous regions as half-open [start, end) row ranges (with the sensors that drove each), "
+                    "--explain each sensor's contribution to each row's score.")
     parser.add_argument("model", help="model file written by `reconad fit`")
     parser.add_argument("data", help="data to score: CSV, Parquet, IDX file or folder of PNG images")
     parser.add_argument("--out", required=True, help="scores file, .csv or .parquet")
