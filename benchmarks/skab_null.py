@@ -61,6 +61,13 @@ GROW_RULES = (("otsu", 0), ("null", 3))
 GROWTH = ((0.5, False), (1, False), (1.5, False), (2, False), (0, True), (1, True))  # (g, above the floor too)
 
 
+def quiet_group(logs: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """(Otsu's cut of the log ratios, its low group: the recording's quiet rows, or None when under ``MIN_LOW``)."""
+    cut = otsu_cut(logs)
+    low = logs[logs <= cut]
+    return cut, (low if low.size >= MIN_LOW else None)
+
+
 def null_flags(value: np.ndarray, rule: str, c: float) -> np.ndarray:
     """Flags of one recording's combined ratios (1 = the floor) under a batch ``rule``."""
     if rule == "otsu":
@@ -73,9 +80,8 @@ def null_flags(value: np.ndarray, rule: str, c: float) -> np.ndarray:
         mixture = GaussianMixture(2, random_state=0).fit(logs[:, None])
         high = int(np.argmax(mixture.means_.ravel()))
         return above & (mixture.predict_proba(logs[:, None])[:, high] > 0.5)
-    cut = otsu_cut(logs)
-    low = logs[logs <= cut]
-    if low.size < MIN_LOW:
+    cut, low = quiet_group(logs)
+    if low is None:
         return above & (logs > cut)
     level = low.mean() + c * low.std()
     return above & (logs > (min(cut, level) if rule == "null <= otsu" else level))
@@ -87,8 +93,8 @@ def grown(value: np.ndarray, core: np.ndarray, g: float, floor: bool) -> np.ndar
     if not core.any():
         return core
     logs = np.log(value)
-    low = logs[logs <= otsu_cut(logs)]
-    if low.size < MIN_LOW:
+    _, low = quiet_group(logs)
+    if low is None:
         return core
     reach = logs > low.mean() + g * low.std()
     if floor:

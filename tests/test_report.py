@@ -159,7 +159,7 @@ def test_long_series_are_drawn_as_block_maxima_and_a_detail_around_the_peak(seri
     figures = decoded_images(html)
     assert len(figures) == 4 and "sensor contributions" in figures
     assert "drawn as the maximum over blocks of 3 steps" in html and "around the highest score" in html
-    peaks = report._block_max(det.explain(test), len(drawn))  # the contributions on the timeline's blocks
+    peaks = report._block_max(det.explain(test))  # the contributions on the timeline's blocks
     assert peaks.shape == (100, 2) and np.allclose(peaks.max(axis=0), det.explain(test).max(axis=0))
 
 

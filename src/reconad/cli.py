@@ -363,11 +363,13 @@ def _columns_int(text: str | None) -> list[int] | None:
 # ---- score -----------------------------------------------------------------------------------------------------
 
 
-def _regions_frame(predicted, scores, time=None, explained=None):
-    """The predicted regions as a table; ``explained`` (``det.explain_regions`` of them) adds ``top_features``."""
+def _regions_frame(predicted, scores, time=None, contributions=None, names=None):
+    """The predicted regions as a table; ``contributions`` (``det.explain``, ``(T, D)``) with the features' ``names``
+    adds ``top_features``."""
     import numpy as np
     import pandas as pd
 
+    from reconad.detector import region_shares
     from reconad.metrics import regions
 
     spans = regions(np.asarray(predicted))
@@ -377,26 +379,28 @@ def _regions_frame(predicted, scores, time=None, explained=None):
     if time is not None:
         frame["start_time"] = [time[s] for s, _ in spans]
         frame["end_time"] = [time[e - 1] for _, e in spans]
-    if explained is not None:
+    if contributions is not None:
         frame["top_features"] = ["; ".join(f"{f['feature']} ({100 * f['share']:.0f}%)" for f in region["features"])
-                                 for region in explained]
+                                 for region in region_shares(contributions, spans, names)]
     return frame
 
 
-def _score_series(det, args):
+def _score_series(det, args, explain: bool = False):
+    """(table, scores, labels, scores frame, contributions): ``explain`` adds ``det.explain``'s ``(T, D)``
+    contributions (else None), and ``--explain`` puts them in the frame."""
     import pandas as pd
 
     table = _read_series(args, _model_columns(det, args), getattr(args, "label_col", None))
     scores = det.anomaly_score(table.features)
     predicted = det.threshold_.predict(scores)
     frame = pd.DataFrame({"score": scores, "label": predicted})
+    contributions = det.explain(table.features) if explain else None  # (T, D), one pass for every use
     if getattr(args, "explain", False):  # each feature's contribution to each row's score
-        contributions = det.explain(table.features)  # (T, D)
         for j, name in enumerate(table.features.columns):
             frame[f"contribution:{name}"] = contributions[:, j]
     if table.time is not None:
         frame.insert(0, args.time_col, table.time)
-    return table, scores, predicted, frame
+    return table, scores, predicted, frame, contributions
 
 
 def _score_dask(args: argparse.Namespace) -> int:
@@ -441,13 +445,10 @@ def _score(args: argparse.Namespace) -> int:
               f"{det.threshold_.value_:.4g}")
         print(f"wrote {out}")
         return EXIT_OK
-    table, scores, predicted, frame = _score_series(det, args)
-    explained = None
-    if regions_out is not None and det.n_features_in_ > 1:  # which sensors drove each region
-        from reconad.metrics import regions
-
-        explained = det.explain_regions(table.features, regions(predicted))
-    spans = _regions_frame(predicted, scores, table.time, explained)
+    top_features = regions_out is not None and det.n_features_in_ > 1  # which sensors drove each region
+    table, scores, predicted, frame, contributions = _score_series(det, args, args.explain or top_features)
+    spans = _regions_frame(predicted, scores, table.time, contributions if top_features else None,
+                           list(table.features.columns))
     _write_frame(frame, out)
     if regions_out is not None:
         _write_frame(spans, regions_out)
@@ -506,7 +507,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         if args.labels is None:
             raise InputError("evaluate needs --labels COLUMN, the 0/1 label column of the data")
         args.label_col = args.labels
-        table, scores, predicted, _ = _score_series(det, args)
+        table, scores, predicted, _, _ = _score_series(det, args)
         info = _data_info(args, table, fingerprint)
         document, evaluation = report.series_report(det, table.features, scores, predicted, table.labels,
                                                     time=table.time, data_info=info, fingerprint=fingerprint,

@@ -32,7 +32,7 @@ def _shade(ax, labels, color: str, label: str) -> None:
         ax.axvspan(start - 0.5, end - 0.5, color=color, alpha=0.2, lw=0, label=label if i == 0 else None)
 
 
-def _first_feature(x: np.ndarray, feature: int = 0) -> np.ndarray:
+def _feature(x: np.ndarray, feature: int = 0) -> np.ndarray:
     x = np.asarray(x)
     return x if x.ndim == 1 else x[:, feature]
 
@@ -41,9 +41,9 @@ def plot_series(train, test, labels, title: str = "data") -> Figure:
     """The training series and the test series with its true anomaly spans shaded."""
     fig = Figure(figsize=(12, 5), layout="constrained")
     top, bottom = fig.subplots(2, 1)
-    top.plot(_first_feature(train), lw=0.8)
+    top.plot(_feature(train), lw=0.8)
     top.set_title(f"{title}: training series (normal)")
-    bottom.plot(_first_feature(test), lw=0.8)
+    bottom.plot(_feature(test), lw=0.8)
     _shade(bottom, labels, TRUE_COLOR, "true anomaly")
     bottom.set_title(f"{title}: test series")
     bottom.legend(loc="upper right")
@@ -58,15 +58,15 @@ def plot_scores(x, reconstruction, scores, threshold: float, labels=None, predic
     predicted regions."""
     fig = Figure(figsize=(12, 8), layout="constrained")
     ax_x, ax_s, ax_r = fig.subplots(3, 1, sharex=True)
-    ax_x.plot(_first_feature(x, feature), lw=0.8, label="input")
-    ax_x.plot(_first_feature(reconstruction, feature), lw=0.8, label="reconstruction")
+    ax_x.plot(_feature(x, feature), lw=0.8, label="input")
+    ax_x.plot(_feature(reconstruction, feature), lw=0.8, label="reconstruction")
     ax_x.set_title(f"{title}: input and reconstruction")
     ax_x.legend(loc="upper right")
     ax_s.plot(scores, lw=0.8, color="tab:purple", label="anomaly score")
     ax_s.axhline(threshold, color=THRESHOLD_COLOR, ls=":", label=f"label-free threshold ({threshold:.3g})")
     ax_s.set_title("anomaly score (higher = more anomalous)")
     ax_s.legend(loc="upper right")
-    ax_r.plot(_first_feature(x, feature), lw=0.6, color="0.5")
+    ax_r.plot(_feature(x, feature), lw=0.6, color="0.5")
     if labels is not None:
         _shade(ax_r, labels, TRUE_COLOR, "true anomaly")
     if predicted is not None:

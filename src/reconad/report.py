@@ -330,27 +330,22 @@ def write_report(path: str | os.PathLike, document: str) -> Path:
 MAX_POINTS = 20_000  # longer series are drawn as block maxima (timeline) or around the highest score (detail)
 
 
+def _block_max(values):
+    """``values`` (``(T,)`` or ``(T, D)``) cut to at most ``MAX_POINTS`` rows by block maxima (peaks survive);
+    None stays None."""
+    if values is None or len(values) <= MAX_POINTS:
+        return values
+    return np.maximum.reduceat(np.asarray(values), np.arange(0, len(values), math.ceil(len(values) / MAX_POINTS)))
+
+
 def _envelope(scores, labels, predicted, time):
     """``(scores, labels, predicted, time)`` cut to at most ``MAX_POINTS`` by block maxima (peaks survive)."""
     length = len(scores)
     if length <= MAX_POINTS:
         return scores, labels, predicted, time
-    block = math.ceil(length / MAX_POINTS)
-    starts = np.arange(0, length, block)
-
-    def peak(values):
-        return None if values is None else np.maximum.reduceat(np.asarray(values), starts)
-
+    starts = np.arange(0, length, math.ceil(length / MAX_POINTS))
     axis = starts if time is None else np.asarray(time)[starts]
-    return peak(scores), peak(labels), peak(predicted), axis
-
-
-def _block_max(values: np.ndarray, blocks: int) -> np.ndarray:
-    """``(T, D)`` values cut to ``blocks`` rows by block maxima, on the same blocks as :func:`_envelope`."""
-    if len(values) <= blocks:
-        return values
-    starts = np.arange(0, len(values), math.ceil(len(values) / MAX_POINTS))
-    return np.maximum.reduceat(values, starts, axis=0)
+    return _block_max(scores), _block_max(labels), _block_max(predicted), axis
 
 
 def _detail_range(scores, window: int) -> tuple[int, int]:
@@ -361,11 +356,6 @@ def _detail_range(scores, window: int) -> tuple[int, int]:
     span = max(MAX_POINTS, window)
     start = min(max(0, int(np.argmax(scores)) - span // 2), length - span)
     return start, start + span
-
-
-def _feature_name(feature, names) -> str:
-    """A feature as ``explain_regions`` gives it (its name, or a column index when fitted without names)."""
-    return feature if isinstance(feature, str) else str(names[feature])
 
 
 def region_features(contributions, spans, scores, names, top: int = 3, shown: int = 20) -> str:
@@ -379,8 +369,7 @@ def region_features(contributions, spans, scores, names, top: int = 3, shown: in
     rows = []
     for region in region_shares(contributions, ranked, list(names), top):
         begin, end = region["start"], region["end"]
-        top_features = ", ".join(f"{_feature_name(f['feature'], names)} ({100 * f['share']:.0f}%)"
-                                 for f in region["features"])
+        top_features = ", ".join(f"{f['feature']} ({100 * f['share']:.0f}%)" for f in region["features"])
         rows.append([f"{begin:,}", f"{end:,}", f"{end - begin:,}", f"{float(np.max(scores[begin:end])):.4g}",
                      top_features])
     caption = (f"Top features of the {len(rows)} predicted region(s) with the highest scores"
@@ -428,8 +417,7 @@ def series_report(det, x, scores, predicted, labels=None, *, time=None, data_inf
     spans = regions(np.asarray(predicted))
     sensors = ""
     if contributions is not None:
-        drawn_contributions = _block_max(contributions, len(drawn))
-        sensors = img(figure_png(plot_contributions(drawn_contributions, names, drawn_predicted, drawn_time)),
+        sensors = img(figure_png(plot_contributions(_block_max(contributions), names, drawn_predicted, drawn_time)),
                       "sensor contributions",
                       "Which sensor: each feature's contribution to the score over time (its squared reconstruction "
                       "error, det.explain), on a log colour scale; predicted regions in green above.")
