@@ -128,6 +128,9 @@ def test_validation_history_and_best_checkpoint(sine):
         (np.array([]), "empty"),
         (np.array(["a", "b"] * 300), "numeric"),
         (pd.DataFrame({"x": np.ones(600), "name": ["a"] * 600}), r"non-numeric columns \['name'\]"),
+        (pd.DataFrame({"x": np.ones(600), "on": [True, False] * 300}), r"\['on'\] hold True/False"),
+        (pd.DataFrame(np.ones((600, 2)), columns=["x", "x"]), r"several columns named \['x'\]"),
+        (pd.DataFrame(np.ones((600, 2)), columns=[1, "1"]), r"several columns named \['1'\]"),
     ],
 )
 def test_bad_training_input_gets_one_clear_error(bad, message):

@@ -64,6 +64,7 @@ def test_interpolate_fills_missing_values(tmp_path):
         ("\n\n", {}, "is empty"),
         ("a,b\n", {}, "no data rows"),
         ("a,name\n1,x\n2,y\n", {}, r"non-numeric columns \['name'\].*--time-col"),
+        ("a,on\n1,True\n2,False\n", {}, r"non-numeric columns \['on'\] \(\['on'\] hold True/False; write them as 0/1"),
         ("a,b\n1,2\n", {"label_col": "y"}, r"label column \['y'\] not found.*its columns are \['a', 'b'\]"),
         ("a,b\n1,2\n", {"time_col": "t"}, r"time column \['t'\] not found"),
         ("a,b\n1,2\n", {"columns": ["a", "zz"]}, r"columns \['zz'\] not found"),
@@ -83,6 +84,14 @@ def test_bad_tables_raise_one_clear_error(tmp_path, text, options, message):
     path = write(tmp_path / "bad.csv", text)
     with pytest.raises(InputError, match=message):
         read_table(path, **options)
+
+
+@pytest.mark.parametrize("columns", [["a", "a", "b"], [1, "1", "b"]])
+def test_columns_sharing_a_name_are_refused(columns):
+    # pandas reads both columns under one name, and once the names are strings 1 and "1" are one name
+    frame = pd.DataFrame(np.ones((5, 3)), columns=columns)
+    with pytest.raises(InputError, match=r"several columns named \[.(a|1).\]; rename them"):
+        read_table(frame)
 
 
 def test_missing_folder_and_binary_files(tmp_path):

@@ -22,12 +22,13 @@ def as_series(X, what: str = "X") -> tuple[np.ndarray, list[str] | None]:
         complex_columns = [str(c) for c in X.columns if pd.api.types.is_complex_dtype(X[c])]
         if complex_columns:
             raise InputError(complex_message(f"{what}'s columns {complex_columns}"))
-        bad = [str(c) for c in X.columns if not pd.api.types.is_numeric_dtype(X[c]) or X[c].dtype == bool]
+        names = column_names(X, what)
+        bad = non_numeric(X)
         if bad:
             raise InputError(
-                f"{what} has non-numeric columns {bad}; drop them or select the numeric sensor columns"
+                f"{what} has non-numeric columns {bad}{boolean_hint(X, bad)}; drop them or select the numeric "
+                "sensor columns"
             )
-        names = [str(c) for c in X.columns]
         X = X.to_numpy(dtype=np.float64)
     if isinstance(X, np.ndarray) and X.dtype.kind == "c":
         raise InputError(complex_message(what))
@@ -55,6 +56,31 @@ def as_series(X, what: str = "X") -> tuple[np.ndarray, list[str] | None]:
                 f"{what} holds values beyond float32's range (|x| > 3.4e38); rescale the data (e.g. to other units)"
             )
     return array.astype(np.float32, copy=False), names
+
+
+def column_names(frame: pd.DataFrame, what: str) -> list[str]:
+    """The columns' names as strings, refusing two columns that share one (``frame[name]`` would read both, and a
+    saved model could not tell them apart)."""
+    names = [str(c) for c in frame.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(f"{what} has several columns named {repeated}; rename them so that each column has its "
+                         "own name")
+    return names
+
+
+def non_numeric(frame: pd.DataFrame) -> list[str]:
+    """The names of ``frame``'s columns that are not numbers (booleans included: a state or a label, not a
+    measurement, unless the caller converts it); the names must be unique (:func:`column_names`)."""
+    types = pd.api.types
+    return [str(c) for c, dtype in frame.dtypes.items()
+            if not types.is_numeric_dtype(dtype) or types.is_bool_dtype(dtype)]
+
+
+def boolean_hint(frame: pd.DataFrame, bad: list[str]) -> str:
+    """A note for the non-numeric error when some of ``bad`` are True/False columns."""
+    flags = [str(c) for c, dtype in frame.dtypes.items() if pd.api.types.is_bool_dtype(dtype) and str(c) in bad]
+    return f" ({flags} hold True/False; write them as 0/1 to use them as sensors)" if flags else ""
 
 
 def complex_message(what: str) -> str:

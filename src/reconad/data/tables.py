@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from reconad.errors import InputError
+from reconad.validation import boolean_hint, column_names, non_numeric
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 NAN_POLICIES = ("raise", "interpolate")
@@ -137,10 +138,9 @@ def _labels(column: pd.Series, name: str, source: str) -> np.ndarray:
 
 
 def _check_numeric(features: pd.DataFrame, source: str, time_col: str | None) -> None:
-    bad = [str(c) for c in features.columns
-           if not pd.api.types.is_numeric_dtype(features[c]) or features[c].dtype == bool]
+    bad = non_numeric(features)
     if bad:
-        hint = "" if time_col else " (a time column? pass it with --time-col)"
+        hint = boolean_hint(features, bad) or ("" if time_col else " (a time column? pass it with --time-col)")
         raise InputError(f"{source} has non-numeric columns {bad}{hint}; select numeric sensor columns with "
                          "--columns a,b,c")
 
@@ -189,7 +189,7 @@ def read_table(
         frame, source = path.copy(), "the table"
     else:
         frame, source = load_frame(path, sep), str(path)
-    frame.columns = [str(c) for c in frame.columns]
+    frame.columns = column_names(frame, source)
     if frame.shape[1] == 0:
         raise InputError(f"{source} has no columns; pass a table with a header row")
     if len(frame) == 0:
