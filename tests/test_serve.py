@@ -185,6 +185,12 @@ def test_bodies_over_the_limit_get_413_by_header_and_by_stream(model_path, monke
         (json.dumps([0.1] * 30 + ["x"] + [0.1] * 30).encode(), "application/json", 422, "numbers"),
         (json.dumps([1e20] * 50).encode(), "application/json", 422, "overflows"),  # inf scores are not JSON
         (json.dumps(["a"] * 30).encode(), "application/json", 422, "numbers"),
+        # numpy would read these as numbers ("2" -> 2.0, true -> 1.0) or NaN, so they are refused where they are
+        (json.dumps([0.1] * 30 + ["2"] + [0.1] * 30).encode(), "application/json", 422, 'found "2" at position 30'),
+        (json.dumps([0.1] * 30 + [True] + [0.1] * 30).encode(), "application/json", 422, "found true at position 30"),
+        (json.dumps([0.1] * 30 + [None] + [0.1] * 30).encode(), "application/json", 422, "found null at position 30"),
+        (json.dumps([[0.1]] * 30 + [[False]] + [[0.1]] * 30).encode(), "application/json", 422, "false at row 30"),
+        (b"True\n" * 60, "text/csv", 422, "hold True/False"),
         (json.dumps([[0.1], [0.2, 0.3]] * 20).encode(), "application/json", 422, "rows"),
         (json.dumps([[[0.1]]] * 30).encode(), "application/json", 422, "shape"),
         (b"[" * 100_000 + b"]" * 100_000, "application/json", 400, "not valid JSON"),

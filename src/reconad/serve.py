@@ -19,6 +19,7 @@ loaded once, at start; scoring runs in a worker thread under a lock, so the even
 
 import hmac
 import io
+import itertools
 import json
 import logging
 import os
@@ -27,12 +28,14 @@ import threading
 import numpy as np
 
 from reconad.errors import InputError
+from reconad.validation import boolean_hint, non_numeric
 
 log = logging.getLogger("reconad.serve")
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 TOKEN_ENV = "RECONAD_TOKEN"
 _INSTALL = "install the extra: pip install 'reconad[serve]'"
+_PASSED_ON = frozenset({int, float, list})  # JSON values numpy may read: numbers, and lists (its shape errors)
 
 
 class _Problem(Exception):
@@ -68,8 +71,13 @@ def _parse_json(body: bytes) -> np.ndarray:
         raise _Problem(400, f"the body is not valid JSON ({exc}); send a JSON array of numbers") from exc
     if not isinstance(value, list):
         raise _Problem(422, "the body must be a JSON array: [x0, x1, ...] for one feature or [[...], [...]] for rows")
-    if any(isinstance(v, (bool, str, dict)) or v is None for v in value[:1] + value[-1:]):
-        raise _Problem(422, "the JSON array must hold numbers (or rows of numbers); got strings, booleans or null")
+    rows = bool(value) and all(type(v) is list for v in value)
+    items = itertools.chain.from_iterable(value) if rows else value
+    if not set(map(type, items)) <= _PASSED_ON:  # json also gives bool, str, None and dict, which numpy would cast
+        where, bad = next((f"row {i}" if rows else f"position {i}", v) for i, row in enumerate(value)
+                          for v in (row if rows else [row]) if type(v) not in _PASSED_ON)
+        raise _Problem(422, f"the JSON array must hold numbers (or rows of numbers); found {json.dumps(bad)} at "
+                            f"{where}")
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError, OverflowError) as exc:  # ragged rows, strings, numbers beyond float64
@@ -86,6 +94,10 @@ def _parse_csv(body: bytes):
     first = pd.to_numeric(frame.iloc[0], errors="coerce")
     if first.isna().all() and len(frame) > 1:  # a header row: the feature names, checked against the model's
         return pd.read_csv(io.BytesIO(body), skipinitialspace=True)
+    bad = non_numeric(frame)
+    if bad:
+        raise _Problem(422, f"the CSV has non-numeric columns {bad} (counted from 0){boolean_hint(frame, bad)}; "
+                            "send rows of numbers, with or without a header row")
     return frame.to_numpy()  # no header: columns by position
 
 
