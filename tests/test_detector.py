@@ -127,6 +127,8 @@ def test_validation_history_and_best_checkpoint(sine):
         (np.ones((3, 4, 5)), r"shape \(T,\) or \(T, D\)"),
         (np.array([]), "empty"),
         (np.array(["a", "b"] * 300), "numeric"),
+        (["1.5", "2"] * 300, "holds text"),  # numpy would read these as numbers; scikit-learn refuses them too
+        (np.ones(600, dtype=bool), "holds True/False; to use it as a sensor, write it as 0/1"),
         (pd.DataFrame({"x": np.ones(600), "name": ["a"] * 600}), r"non-numeric columns \['name'\]"),
         (pd.DataFrame({"x": np.ones(600), "on": [True, False] * 300}), r"\['on'\] hold True/False"),
         (pd.DataFrame(np.ones((600, 2)), columns=["x", "x"]), r"several columns named \['x'\]"),

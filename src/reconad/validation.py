@@ -30,15 +30,7 @@ def as_series(X, what: str = "X") -> tuple[np.ndarray, list[str] | None]:
                 "sensor columns"
             )
         X = X.to_numpy(dtype=np.float64)
-    if isinstance(X, np.ndarray) and X.dtype.kind == "c":
-        raise InputError(complex_message(what))
-    if isinstance(X, np.ndarray) and X.dtype.kind in "fiu":
-        array = X  # already numbers: checked in place, cast once at the end (no float64 copy of a long series)
-    else:
-        try:
-            array = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"{what} must be numeric (an array of numbers); could not convert it: {exc}") from exc
+    array = _numeric_array(X, what)
     if array.ndim == 1:
         array = array[:, None]
     elif array.ndim != 2:
@@ -56,6 +48,24 @@ def as_series(X, what: str = "X") -> tuple[np.ndarray, list[str] | None]:
                 f"{what} holds values beyond float32's range (|x| > 3.4e38); rescale the data (e.g. to other units)"
             )
     return array.astype(np.float32, copy=False), names
+
+
+def _numeric_array(X, what: str) -> np.ndarray:
+    """``X`` as a numpy array of real numbers (a numpy array of numbers as it is, no copy), else one InputError."""
+    def converted(value, dtype=None) -> np.ndarray:
+        try:
+            return np.asarray(value, dtype=dtype)
+        except (TypeError, ValueError) as exc:  # ragged rows, objects that are not numbers
+            raise InputError(f"{what} must be numeric (an array of numbers); could not convert it: {exc}") from exc
+
+    array = converted(X)
+    if array.dtype.kind == "c":
+        raise InputError(complex_message(what))
+    if array.dtype.kind in "USb":  # numpy would read "1.5" as 1.5 and True as 1; scikit-learn refuses them too
+        held = ("True/False; to use it as a sensor, write it as 0/1" if array.dtype.kind == "b"
+                else "text; convert it to numbers first")
+        raise InputError(f"{what} must be numeric but holds {held} (e.g. np.asarray(x, dtype=float))")
+    return array if array.dtype.kind in "fiu" else converted(array, np.float64)  # objects: None becomes NaN
 
 
 def column_names(frame: pd.DataFrame, what: str) -> list[str]:
