@@ -64,6 +64,7 @@ def test_interpolate_fills_missing_values(tmp_path):
         ("\n\n", {}, "is empty"),
         ("a,b\n", {}, "no data rows"),
         ("a,name\n1,x\n2,y\n", {}, r"non-numeric columns \['name'\].*--time-col"),
+        ("a,b,a\n1,2,3\n", {}, r"several columns named \['a'\]; rename them"),  # pandas would read "a" and "a.1"
         ("a,on\n1,True\n2,False\n", {}, r"non-numeric columns \['on'\] \(\['on'\] hold True/False; write them as 0/1"),
         ("a,b\n1,2\n", {"label_col": "y"}, r"label column \['y'\] not found.*its columns are \['a', 'b'\]"),
         ("a,b\n1,2\n", {"time_col": "t"}, r"time column \['t'\] not found"),

@@ -64,13 +64,17 @@ def _read_csv(path: Path, sep: str | None) -> pd.DataFrame:
     if sep is None:
         sep = sniff_separator(text[:65536])
     try:
-        return pd.read_csv(io.StringIO(text), sep=sep)
+        frame = pd.read_csv(io.StringIO(text), sep=sep)
+        header = pd.read_csv(io.StringIO(text), sep=sep, header=None, nrows=1, dtype=str).iloc[0]
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{path} is empty; pass a CSV with a header row and one row per time step") from exc
     except pd.errors.ParserError as exc:
         detail = str(exc).strip().splitlines()[-1]
         raise InputError(f"{path} could not be parsed as CSV with separator {sep!r} ({detail}); "
                          "check the file or pass --sep") from exc
+    named = header.dropna()  # pandas renames a repeated "a" to "a.1" (and calls empty names "Unnamed: i")
+    column_names(pd.DataFrame(columns=named[named.str.strip() != ""]), str(path))
+    return frame
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
