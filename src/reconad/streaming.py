@@ -25,10 +25,10 @@ from reconad.errors import InputError
 class StreamScorer:
     """Incremental scoring for a fitted :class:`~reconad.SeriesDetector` (made by ``det.stream()``).
 
-    ``update(rows)`` takes ``(k, D)`` rows (or ``(k,)`` for one feature, or a DataFrame with the fitted columns)
-    and returns the final scores ``(m,)`` of the next ``m`` steps, possibly none; ``finish()`` returns the
-    remaining steps' scores and closes the stream. ``n_seen`` counts the rows fed, ``n_scored`` the scores
-    returned.
+    ``update(rows)`` takes ``(k, D)`` rows (or ``(k,)`` for one feature, or a DataFrame with the fitted columns;
+    ``k`` may be 0) and returns the final scores ``(m,)`` of the next ``m`` steps, possibly none; ``finish()``
+    returns the remaining steps' scores and closes the stream. ``n_seen`` counts the rows fed, ``n_scored`` the
+    scores returned.
 
     Windows are scored in the batches the stream allows rather than in ``anomaly_score``'s batches of up to
     1,024, and a CPU matrix product may round a row differently in another batch size, so the two agree to
@@ -58,6 +58,8 @@ class StreamScorer:
         """Feed the next rows; returns the scores ``(m,)`` of the steps that became final (maybe ``m == 0``)."""
         if self.finished:
             raise InputError("this stream is finished; start a new one with det.stream()")
+        if np.ndim(X) in (1, 2) and np.shape(X)[0] == 0:  # a poll that brought nothing new: nothing changes
+            return np.empty(0, dtype=np.float64)
         rows = self._detector._scale(self._detector._check_columns(X, "rows"))  # (k, D) scaled
         self._rows = np.concatenate([self._rows, rows])
         self.n_seen += len(rows)
