@@ -192,11 +192,12 @@ def _image_rows():
         "1-D array": (np.full(64, 0.5), r"for one image use image\[None\]"),
         "strings": (np.array([["a"] * 8] * 8)[None], "must be a numeric array"),
         "complex": (good_shape.astype(np.complex64), FIX_COMPLEX),
+        "channels last": (np.full((4, 8, 8, 3), 0.5), r"pass x.transpose\(0, 3, 1, 2\)"),
     }
     for method in ("anomaly_score", "predict", "reconstruct", "error_map"):
         for name, (value, fix) in bad.items():
             yield f"image.{method}[{name}]", lambda ctx, v=value, m=method: getattr(ctx["img"], m)(v), fix
-    for name in ("values above 1", "nan", "empty", "1-D array", "strings", "complex"):
+    for name in ("values above 1", "nan", "empty", "1-D array", "strings", "complex", "channels last"):
         value, fix = bad[name]
         yield (f"image.fit[{name}]",
                lambda ctx, v=value: reconad.ImageDetector(epochs=1, verbose=False).fit(v), fix)

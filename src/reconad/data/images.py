@@ -130,11 +130,14 @@ def _to_unit(images: np.ndarray, top: float) -> np.ndarray:
     return (np.asarray(images, dtype=np.float32) / np.float32(top))[:, None]  # (N, H, W) -> (N, 1, H, W)
 
 
+COLOUR_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: a last axis of this size, and a second one not, is channels-last
+
+
 def as_images(X, what: str = "images") -> np.ndarray:
     """Images as a contiguous float32 array ``(N, C, H, W)`` in [0, 1]; ``(N, H, W)`` gets one channel.
 
-    Raises :class:`InputError` naming the fix for a wrong number of dimensions, no images, NaN / infinite
-    values, or values outside [0, 1].
+    Raises :class:`InputError` naming the fix for a wrong number of dimensions, channels last, no images, NaN /
+    infinite values, or values outside [0, 1].
     """
     if np.iscomplexobj(X):  # numpy would cast it to real, dropping the imaginary part
         raise InputError(complex_message(what))
@@ -150,6 +153,11 @@ def as_images(X, what: str = "images") -> np.ndarray:
         raise InputError(
             f"{what} must have shape (N, H, W) or (N, C, H, W), got shape {array.shape}; for one image use "
             "image[None], for series use SeriesDetector"
+        )
+    if array.shape[3] in COLOUR_CHANNELS and array.shape[1] not in COLOUR_CHANNELS:
+        raise InputError(
+            f"{what} has shape {array.shape}, which reads as (N, H, W, C) with the channels last (as PIL, OpenCV "
+            "and matplotlib store them); reconad takes (N, C, H, W): pass x.transpose(0, 3, 1, 2)"
         )
     if array.size == 0:
         raise InputError(f"{what} is empty (shape {array.shape}); pass at least one image")
