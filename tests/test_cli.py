@@ -170,6 +170,24 @@ def test_fit_score_evaluate_on_a_synthetic_csv(fitted, capsys):
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.parametrize("label", [0, 1])
+def test_evaluate_says_what_labels_of_one_class_measure(fitted, capsys, tmp_path, label):
+    frame = synthetic_frame(300, seed=2).assign(y=label)  # a normal-only recording, or one labelled all anomalous
+    frame.loc[100:119, "a"] += 5.0  # a few rows the threshold flags
+    frame.to_csv(tmp_path / "one_class.csv", index=False)
+    det = reconad.load(fitted / "model.reconad")
+    flagged = int(det.predict(frame[["a", "b", "c"]]).sum())
+    assert 0 < flagged < 300
+    code, out, err = call(capsys, "evaluate", fitted / "model.reconad", tmp_path / "one_class.csv", "--time-col",
+                          "t", "--labels", "y", "--quiet")
+    assert code == 0, err
+    if label == 0:
+        assert "mark no anomaly" in out and f"flags {flagged:,} of the 300 normal rows" in out
+        assert f"a false-alarm rate of {flagged / 300:.1%}" in out
+    else:
+        assert "mark every row anomalous" in out and f"a recall of {flagged / 300:.1%}" in out
+
+
 def test_score_explain_adds_each_feature_contribution(fitted, capsys):
     code, _, err = call(capsys, "score", fitted / "model.reconad", fitted / "in_test.csv", "--time-col", "t",
                         "--label-col", "y", "--out", fitted / "explained.csv", "--explain", "--quiet")
