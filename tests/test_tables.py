@@ -49,6 +49,19 @@ def test_parquet_and_dataframe(tmp_path):
     assert list(features.columns) == ["a", "y"]
 
 
+def test_a_time_index_is_the_time_column_it_names(tmp_path):
+    pytest.importorskip("pyarrow")
+    times = pd.date_range("2024-01-01", periods=4, freq="min", name="timestamp")
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.5, 0.1, 0.2, 0.3]}, index=times)
+    frame.to_parquet(tmp_path / "indexed.parquet")  # pandas keeps the index; the file has no "timestamp" column
+    for source in (tmp_path / "indexed.parquet", frame):
+        features, _, time = read_table(source, time_col="timestamp")
+        assert list(features.columns) == ["a", "b"] and time.name == "timestamp"
+        assert list(time) == list(times)
+        features, _, time = read_table(source)  # without time_col the index stays out of the features
+        assert list(features.columns) == ["a", "b"] and time is None
+
+
 def test_interpolate_fills_missing_values(tmp_path):
     path = write(tmp_path / "x.csv", "a,b\n1,\n,2\n3,4\n")
     with pytest.raises(InputError, match=r"2 missing \(NaN\) values.*row 0, column 'b'.*--nan interpolate"):

@@ -183,7 +183,8 @@ def read_table(
     ``path`` is a CSV file (separator ``sep``, sniffed from the first lines when None), a Parquet file
     (``.parquet`` / ``.pq``) or a DataFrame. ``columns`` selects the feature columns (default: every column
     but the time and label columns); ``label_col`` names a 0/1 column returned as labels and never used as a
-    feature; ``time_col`` names a column of dates or numbers, which must be strictly increasing.
+    feature; ``time_col`` names a column (or the named index) of dates or numbers, which must be strictly
+    increasing.
     ``nan_policy="raise"`` refuses missing values, ``"interpolate"`` fills them linearly (ends: nearest value).
     ``drop`` names columns to leave out of the default feature set (e.g. a second label column).
     """
@@ -193,6 +194,8 @@ def read_table(
         frame, source = path.copy(), "the table"
     else:
         frame, source = load_frame(path, sep), str(path)
+    if time_col is not None and time_col not in frame.columns and frame.index.name == time_col:
+        frame = frame.reset_index()  # a time index, as DataFrame.to_parquet keeps a time-indexed frame's
     frame.columns = column_names(frame, source)
     if frame.shape[1] == 0:
         raise InputError(f"{source} has no columns; pass a table with a header row")
