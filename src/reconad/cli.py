@@ -544,7 +544,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _add_table_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("table input (CSV or Parquet)")
     group.add_argument("--sep", default=None, help="CSV field separator (default: sniffed from the file)")
-    group.add_argument("--time-col", default=None, help="time column: dates or numbers, strictly increasing")
+    group.add_argument("--time-col", default=None, help="time column (or a Parquet file's named index): dates or "
+                       "numbers, strictly increasing")
     group.add_argument("--columns", default=None, help="comma-separated feature columns (default: every column "
                        "but the time and label columns; at scoring: the columns the model was fitted on)")
     group.add_argument("--drop", default=None, help="comma-separated columns to leave out of the features "
