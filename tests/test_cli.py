@@ -1,3 +1,4 @@
+import html
 import json
 import os
 import struct
@@ -179,13 +180,16 @@ def test_evaluate_says_what_labels_of_one_class_measure(fitted, capsys, tmp_path
     flagged = int(det.predict(frame[["a", "b", "c"]]).sum())
     assert 0 < flagged < 300
     code, out, err = call(capsys, "evaluate", fitted / "model.reconad", tmp_path / "one_class.csv", "--time-col",
-                          "t", "--labels", "y", "--quiet")
+                          "t", "--labels", "y", "--quiet", "--json", tmp_path / "m.json",
+                          "--report", tmp_path / "r.html")
     assert code == 0, err
+    note = json.loads((tmp_path / "m.json").read_text())["note"]
+    assert note in out and html.escape(note) in (tmp_path / "r.html").read_text()  # the same line in all three
     if label == 0:
-        assert "mark no anomaly" in out and f"flags {flagged:,} of the 300 normal rows" in out
+        assert "The labels mark no anomaly" in out and f"flags {flagged:,} of the 300 normal rows" in out
         assert f"a false-alarm rate of {flagged / 300:.1%}" in out
     else:
-        assert "mark every row anomalous" in out and f"a recall of {flagged / 300:.1%}" in out
+        assert "The labels mark every row anomalous" in out and f"a recall of {flagged / 300:.1%}" in out
 
 
 def test_score_explain_adds_each_feature_contribution(fitted, capsys):

@@ -474,20 +474,9 @@ def metrics_text(evaluation: dict) -> str:
         lines.append(f"{kind.replace('_', '-'):<12} {m['threshold']:>10.4g} "
                      + " ".join(f"{m[k]:>10.4f}" for k in keys))
     lines.append("oracle: threshold chosen with the labels (not available to a real detector).")
+    if "note" in evaluation:
+        lines.append(evaluation["note"])
     return "\n".join(lines)
-
-
-def one_class_note(labels, predicted) -> str | None:
-    """A line for labels of one class, where AUPRC, ROC-AUC, recall or F1 are undefined: what they do say."""
-    anomalies, n = int(labels.sum()), len(labels)  # (T,) 0/1 arrays
-    flagged = int(predicted.sum())
-    if anomalies == 0:
-        return (f"the labels mark no anomaly: AUPRC, ROC-AUC, recall and F1 are undefined here; the label-free "
-                f"threshold flags {flagged:,} of the {n:,} normal rows, a false-alarm rate of {flagged / n:.1%}")
-    if anomalies == n:
-        return (f"the labels mark every row anomalous: ROC-AUC and the false-alarm rate are undefined here; the "
-                f"label-free threshold flags {flagged:,} of the {n:,} rows, a recall of {flagged / n:.1%}")
-    return None
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -526,9 +515,6 @@ def _evaluate(args: argparse.Namespace) -> int:
                                                     time=table.time, data_info=info, fingerprint=fingerprint,
                                                     title=title)
     print(metrics_text(evaluation))
-    note = one_class_note(labels if type(det).__name__ == "ImageDetector" else table.labels, predicted)
-    if note:
-        print(note)
     if json_out is not None:
         _write_json({"data": str(data), "fingerprint": fingerprint, "model": args.model, **evaluation}, json_out)
         print(f"wrote {json_out}")

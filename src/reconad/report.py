@@ -171,7 +171,8 @@ def series_evaluation(labels, scores, predicted, threshold: float, threshold_sou
 
     ``{"threshold_free": {auprc, roc_auc[, vus_pr]}, "label_free": {threshold, source, precision, recall, f1,
     flagged[, event_f1, point_adjusted_f1]}, "oracle": {the same at the best-F1 threshold chosen with the
-    labels}}``. With no anomaly in ``labels`` AUPRC and ROC-AUC are NaN.
+    labels}}``. With no anomaly in ``labels`` AUPRC and ROC-AUC are NaN, and a ``"note"`` says so (as with every
+    row anomalous).
     """
     labels = np.asarray(labels).astype(np.int8)
     scores = np.asarray(scores, dtype=np.float64)
@@ -185,13 +186,29 @@ def series_evaluation(labels, scores, predicted, threshold: float, threshold_sou
             log.warning("vus_pr could not be computed: %s", exc)
     oracle = oracle_best_f1(labels, scores)
     oracle_pred = (scores >= oracle.threshold).astype(np.int8)
-    return {
+    evaluation = {
         "threshold_free": free,
         "label_free": {"threshold": float(threshold), "source": threshold_source,
                        **_at_threshold(labels, predicted)},
         "oracle": {"threshold": oracle.threshold, "source": "best F1 over every threshold, chosen with the labels",
                    **_at_threshold(labels, oracle_pred)},
     }
+    note = one_class_note(labels, predicted)
+    if note:
+        evaluation["note"] = note
+    return evaluation
+
+
+def one_class_note(labels: np.ndarray, predicted: np.ndarray) -> str | None:
+    """For labels of one class, where AUPRC, ROC-AUC, recall or F1 are undefined: what the flags do measure."""
+    anomalies, n, flagged = int(labels.sum()), len(labels), int(predicted.sum())  # (T,) 0/1 arrays
+    if anomalies == 0:
+        return (f"The labels mark no anomaly: AUPRC, ROC-AUC, recall and F1 are undefined here; the label-free "
+                f"threshold flags {flagged:,} of the {n:,} normal rows, a false-alarm rate of {flagged / n:.1%}.")
+    if anomalies == n:
+        return (f"The labels mark every row anomalous: ROC-AUC and the false-alarm rate are undefined here; the "
+                f"label-free threshold flags {flagged:,} of the {n:,} rows, a recall of {flagged / n:.1%}.")
+    return None
 
 
 _THRESHOLD_COLUMNS = {"precision": "precision", "recall": "recall", "f1": "F1", "event_f1": "event F1",
@@ -227,7 +244,9 @@ def metrics_html(evaluations: Mapping) -> str:
     extra = [k for k in ("event_f1", "point_adjusted_f1") if k in keys]
     note = ORACLE_NOTE + "." + (" Every F1 in a row is computed at that row's threshold (the oracle's maximises "
                                 "point-wise F1)." if extra else "")
-    return (f"<h3>Threshold-free</h3>{free}<h3>At a threshold: label-free vs oracle</h3>{at}"
+    notes = "".join(paragraph(f"{name}: {e['note']}" if name else e["note"], "note")
+                    for name, e in evaluations.items() if "note" in e)
+    return (f"<h3>Threshold-free</h3>{notes}{free}<h3>At a threshold: label-free vs oracle</h3>{at}"
             + paragraph(note, "note"))
 
 
