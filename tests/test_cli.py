@@ -422,6 +422,10 @@ def test_images_from_idx_and_png_folder(tmp_path, capsys):
                           "--labels", tmp_path / "in-labels-idx1-ubyte", "--normal", "0,1", *image_fast)
     assert code == 0, err
     assert "ImageDetector" in out and f"{int(np.isin(digits, [0, 1]).sum())} images" in out
+    code, _, err = call(capsys, "fit", tmp_path / "in-images-idx3-ubyte", "--out", tmp_path / "all.reconad",
+                        "--normal", "0,1", *image_fast)  # without --labels, --normal would select nothing
+    assert_bad_input(code, err)
+    assert "pass the labels file too" in err and not (tmp_path / "all.reconad").exists()
     code, out, err = call(capsys, "evaluate", tmp_path / "digits.reconad", tmp_path / "in-images-idx3-ubyte",
                           "--labels", tmp_path / "in-labels-idx1-ubyte", "--normal", "0,1",
                           "--report", tmp_path / "report.html", "--quiet")

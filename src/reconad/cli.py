@@ -161,6 +161,8 @@ def _read_image_labels(path: str | None, count: int, normal: list[int] | None):
     import pandas as pd
 
     if path is None:
+        if normal is not None:  # it would otherwise be ignored, and every image used as normal
+            raise InputError("--normal names the normal classes of --labels; pass the labels file too")
         return None
     file = Path(path)
     if _is_image_data(file) and not file.is_dir():
