@@ -260,7 +260,7 @@ def test_fit_drift_naming_an_unknown_column_exits_2(capsys, tmp_path):
 
 @pytest.mark.parametrize("case", ["missing file", "non-numeric column", "nan", "empty file", "header only",
                                   "unwritable output", "output is a folder", "bad rows", "series option on images",
-                                  "image option on a table", "too short for a window"])
+                                  "image option on a table", "labels on a table", "too short for a window"])
 def test_fit_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, case):
     data = tmp_path / "in.csv"
     out = tmp_path / "model.reconad"
@@ -286,6 +286,8 @@ def test_fit_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, case):
         extra = ["--stride", "4"]
     elif case == "image option on a table":
         extra = ["--normal", "1"]
+    elif case == "labels on a table":
+        extra = ["--labels", "y"]  # the images' option, where a table's is --label-col
     elif case == "too short for a window":
         extra = ["--rows", ":50"]  # 50 rows leave a calibration tail of 10, below the smallest adapted window
     if case == "empty file":
@@ -302,6 +304,8 @@ def test_fit_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, case):
         assert "['site']" in err
     if case == "nan":
         assert "NaN" in err and "'a'" in err
+    if case == "labels on a table":
+        assert "--labels applies to images only" in err and "--label-col y" in err
 
 
 @pytest.mark.parametrize("case", ["wrong features", "wrong suffix", "no model", "not a model", "missing labels",

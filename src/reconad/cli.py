@@ -267,7 +267,10 @@ def _check_kind_options(args: argparse.Namespace, images: bool, table_only: tupl
     if given:
         kind, other = ("images", "tables (CSV / Parquet)") if images else ("a table", "images")
         verb = "applies" if len(given) == 1 else "apply"
-        raise InputError(f"{', '.join(given)} {verb} to {other} only; {args.data} holds {kind}")
+        hint = ""
+        if "--labels" in given and args.command == "fit":  # fit reads a table's labels with --label-col
+            hint = f"; a table's 0/1 label column is --label-col {args.labels}"
+        raise InputError(f"{', '.join(given)} {verb} to {other} only; {args.data} holds {kind}{hint}")
 
 
 def _detector_params(args: argparse.Namespace, images: bool) -> dict:
