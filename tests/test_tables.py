@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -60,6 +62,25 @@ def test_a_time_index_is_the_time_column_it_names(tmp_path):
         assert list(time) == list(times)
         features, _, time = read_table(source)  # without time_col the index stays out of the features
         assert list(features.columns) == ["a", "b"] and time is None
+
+
+def test_times_across_a_clock_change_become_utc(tmp_path):
+    # Berlin's clock went back at 03:00 on 2024-10-27: the local times repeat, the offsets tell them apart
+    instants = pd.date_range("2024-10-27 00:30", periods=4, freq="20min", tz="UTC")
+    local = [t.tz_convert("Europe/Berlin").isoformat() for t in instants]
+    assert local[2][:19] < local[1][:19] and local[0][-6:] != local[-1][-6:]  # the naive times go back
+    path = write(tmp_path / "dst.csv", "t,a\n" + "".join(f"{t},{i}\n" for i, t in enumerate(local)))
+    _, _, time = read_table(path, time_col="t")
+    assert list(time) == list(instants)
+
+
+def test_day_first_dates_read_without_a_warning(tmp_path):
+    path = write(tmp_path / "eu.csv", "t,a\n31/03/2024 10:00,1\n31/03/2024 10:01,2\n01/04/2024 10:02,3\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # pandas warns that it inferred a day-first format
+        _, _, time = read_table(path, time_col="t")
+    assert [str(w.message) for w in caught] == []
+    assert [str(t) for t in time] == ["2024-03-31 10:00:00", "2024-03-31 10:01:00", "2024-04-01 10:02:00"]
 
 
 def test_interpolate_fills_missing_values(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -104,15 +105,30 @@ def _require_columns(frame: pd.DataFrame, names: Sequence[str], what: str, sourc
         raise InputError(f"{what} {missing} not found in {source}; its columns are {[str(c) for c in frame.columns]}")
 
 
+def _dates(column: pd.Series) -> pd.Series:
+    """Dates as pandas reads them, with two differences: times with several UTC offsets (a clock that changed to
+    or from summer time) become UTC, which keeps their order, instead of an error; and a day-first format that
+    pandas inferred from the data is used without its warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Parsing dates in .* when dayfirst=False", UserWarning)
+        try:
+            return pd.to_datetime(column)
+        except ValueError as exc:
+            if "Mixed timezones" not in str(exc):
+                raise
+            return pd.to_datetime(column, utc=True)
+
+
 def _time_index(column: pd.Series, name: str, source: str) -> pd.Index:
     if pd.api.types.is_numeric_dtype(column) and column.dtype != bool:
         values = column
     else:
         try:
-            values = pd.to_datetime(column)
+            values = _dates(column)
         except (ValueError, TypeError) as exc:
             raise InputError(f"time column {name!r} in {source} holds values that are neither numbers nor dates "
-                             f"({exc}); fix them or choose another --time-col") from exc
+                             f"({exc}); fix them (dates read best as ISO 8601: 2024-03-31 14:05:00) or choose "
+                             "another --time-col") from exc
     if values.isna().any():
         row = int(np.flatnonzero(values.isna().to_numpy())[0])
         raise InputError(f"time column {name!r} in {source} has missing values (first at data row {row}); "
