@@ -83,6 +83,15 @@ def test_day_first_dates_read_without_a_warning(tmp_path):
     assert [str(t) for t in time] == ["2024-03-31 10:00:00", "2024-03-31 10:01:00", "2024-04-01 10:02:00"]
 
 
+def test_decimal_commas_in_a_semicolon_file(tmp_path):
+    # a European spreadsheet's CSV: ; between fields, a comma before the decimals
+    path = write(tmp_path / "eu.csv", "t;a;b;site\n1;1,5;-2;x\n2;1,25e-3;3,0;y\n")
+    features, _, _ = read_table(path, time_col="t", columns=["a", "b"])
+    np.testing.assert_allclose(features.to_numpy(), [[1.5, -2.0], [1.25e-3, 3.0]])
+    with pytest.raises(InputError, match=r"non-numeric columns \['site'\]"):  # text stays text
+        read_table(path, time_col="t")
+
+
 def test_interpolate_fills_missing_values(tmp_path):
     path = write(tmp_path / "x.csv", "a,b\n1,\n,2\n3,4\n")
     with pytest.raises(InputError, match=r"2 missing \(NaN\) values.*row 0, column 'b'.*--nan interpolate"):

@@ -53,6 +53,21 @@ def sniff_separator(sample: str) -> str:
         return best if counts[best] else ","
 
 
+_DECIMAL_COMMA = r"-?\d+,\d+(?:[eE][-+]?\d+)?"  # a number written with a decimal comma
+
+
+def _decimal_commas(frame: pd.DataFrame) -> bool:
+    """Whether some text column holds only numbers written with a decimal comma (and whole numbers), judged on its
+    first 1,000 values."""
+    for column in frame.columns:
+        values = frame[column].dropna().head(1000)
+        if len(values) and not pd.api.types.is_numeric_dtype(values) and values.map(type).eq(str).all():
+            text = values.str.strip()
+            if text.str.fullmatch(_DECIMAL_COMMA).any() and text.str.fullmatch(f"{_DECIMAL_COMMA}|-?\\d+").all():
+                return True
+    return False
+
+
 def _read_csv(path: Path, sep: str | None) -> pd.DataFrame:
     raw = path.read_bytes()
     if not raw.strip():
@@ -66,6 +81,8 @@ def _read_csv(path: Path, sep: str | None) -> pd.DataFrame:
         sep = sniff_separator(text[:65536])
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep)
+        if sep != "," and _decimal_commas(frame):  # "1,5" in a ;-separated file, as a European spreadsheet saves it
+            frame = pd.read_csv(io.StringIO(text), sep=sep, decimal=",")
         header = pd.read_csv(io.StringIO(text), sep=sep, header=None, nrows=1, dtype=str).iloc[0]
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{path} is empty; pass a CSV with a header row and one row per time step") from exc
