@@ -54,6 +54,12 @@ def test_multivariate_input_and_dataframes():
     assert det.anomaly_score(frame).shape == (600,)
     with pytest.raises(InputError, match=r"columns \['b', 'a', 'c'\]"):
         det.anomaly_score(frame[["b", "a", "c"]])
+    with pytest.raises(InputError, match=r"columns the detector was not fitted on \['pressure'\];"):
+        det.anomaly_score(frame.assign(pressure=1.0))  # the other column is named, not just counted
+    with pytest.raises(InputError, match=r"not fitted on \['B'\] and no columns \['b'\]"):
+        det.anomaly_score(frame.rename(columns={"b": "B"}))
+    with pytest.raises(InputError, match=r"has no columns \['c'\]; pass the fitted columns \['a', 'b', 'c'\]"):
+        det.anomaly_score(frame[["a", "b"]])
     assert det.reconstruct(frame.to_numpy()).shape == (600, 3)
 
 

@@ -701,12 +701,19 @@ class SeriesDetector(_Detector):
         """``X`` as float32 ``(T, D)``, checked to have the fitted columns (any number of rows)."""
         self._check_fitted()
         data, names = as_series(X, what)
+        fitted = self.feature_names_in_
+        if fitted is not None and names is not None and set(names) != set(fitted):
+            extra, missing = [n for n in names if n not in fitted], [n for n in fitted if n not in names]
+            found = ([f"columns the detector was not fitted on {extra}"] if extra else []) + (
+                [f"no columns {missing}"] if missing else [])
+            raise InputError(f"{what} has {' and '.join(found)}; pass the fitted columns {fitted} "
+                             "(X[det.feature_names_in_])")
         if data.shape[1] != self.n_features_in_:
             raise InputError(
                 f"{what} has {data.shape[1]} features but the detector was fitted on {self.n_features_in_}; "
                 "pass the same columns as at fit time"
             )
-        if self.feature_names_in_ is not None and names is not None and names != self.feature_names_in_:
+        if fitted is not None and names is not None and names != fitted:
             raise InputError(
                 f"{what} has columns {names} but the detector was fitted on {self.feature_names_in_}; "
                 "pass the same columns in the same order"
