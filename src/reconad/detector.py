@@ -715,7 +715,7 @@ class SeriesDetector(_Detector):
             )
         if fitted is not None and names is not None and names != fitted:
             raise InputError(
-                f"{what} has columns {names} but the detector was fitted on {self.feature_names_in_}; "
+                f"{what} has columns {names} but the detector was fitted on {fitted}; "
                 "pass the same columns in the same order"
             )
         return data

@@ -96,7 +96,7 @@ def _parse_csv(body: bytes):
         return pd.read_csv(io.BytesIO(body), skipinitialspace=True)
     bad = non_numeric(frame)
     if bad:
-        raise _Problem(422, f"the CSV has non-numeric columns {bad} (counted from 0){boolean_hint(frame, bad)}; "
+        raise _Problem(422, f"the CSV has non-numeric columns {bad} (counted from 0){boolean_hint(frame)}; "
                             "send rows of numbers, with or without a header row")
     return frame.to_numpy()  # no header: columns by position
 

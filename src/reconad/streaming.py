@@ -58,7 +58,7 @@ class StreamScorer:
         """Feed the next rows; returns the scores ``(m,)`` of the steps that became final (maybe ``m == 0``)."""
         if self.finished:
             raise InputError("this stream is finished; start a new one with det.stream()")
-        if np.ndim(X) in (1, 2) and np.shape(X)[0] == 0:  # a poll that brought nothing new: nothing changes
+        if hasattr(X, "__len__") and len(X) == 0 and np.ndim(X) <= 2:  # a poll that brought nothing: no change
             return np.empty(0, dtype=np.float64)
         rows = self._detector._scale(self._detector._check_columns(X, "rows"))  # (k, D) scaled
         self._rows = np.concatenate([self._rows, rows])

@@ -22,11 +22,11 @@ def as_series(X, what: str = "X") -> tuple[np.ndarray, list[str] | None]:
         complex_columns = [str(c) for c in X.columns if pd.api.types.is_complex_dtype(X[c])]
         if complex_columns:
             raise InputError(complex_message(f"{what}'s columns {complex_columns}"))
-        names = column_names(X, what)
+        names = column_names(X.columns, what)
         bad = non_numeric(X)
         if bad:
             raise InputError(
-                f"{what} has non-numeric columns {bad}{boolean_hint(X, bad)}; drop them or select the numeric "
+                f"{what} has non-numeric columns {bad}{boolean_hint(X)}; drop them or select the numeric "
                 "sensor columns"
             )
         X = X.to_numpy(dtype=np.float64)
@@ -68,10 +68,10 @@ def _numeric_array(X, what: str) -> np.ndarray:
     return array if array.dtype.kind in "fiu" else converted(array, np.float64)  # objects: None becomes NaN
 
 
-def column_names(frame: pd.DataFrame, what: str) -> list[str]:
-    """The columns' names as strings, refusing two columns that share one (``frame[name]`` would read both, and a
+def column_names(columns, what: str) -> list[str]:
+    """Column labels as strings, refusing two columns that share one (``frame[name]`` would read both, and a
     saved model could not tell them apart)."""
-    names = [str(c) for c in frame.columns]
+    names = [str(c) for c in columns]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise InputError(f"{what} has several columns named {repeated}; rename them so that each column has its "
@@ -87,9 +87,10 @@ def non_numeric(frame: pd.DataFrame) -> list[str]:
             if not types.is_numeric_dtype(dtype) or types.is_bool_dtype(dtype)]
 
 
-def boolean_hint(frame: pd.DataFrame, bad: list[str]) -> str:
-    """A note for the non-numeric error when some of ``bad`` are True/False columns."""
-    flags = [str(c) for c, dtype in frame.dtypes.items() if pd.api.types.is_bool_dtype(dtype) and str(c) in bad]
+def boolean_hint(frame: pd.DataFrame) -> str:
+    """A note for the non-numeric error when some of ``frame``'s columns are True/False (:func:`non_numeric`
+    counts them)."""
+    flags = [str(c) for c, dtype in frame.dtypes.items() if pd.api.types.is_bool_dtype(dtype)]
     return f" ({flags} hold True/False; write them as 0/1 to use them as sensors)" if flags else ""
 
 

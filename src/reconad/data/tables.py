@@ -91,7 +91,7 @@ def _read_csv(path: Path, sep: str | None) -> pd.DataFrame:
         raise InputError(f"{path} could not be parsed as CSV with separator {sep!r} ({detail}); "
                          "check the file or pass --sep") from exc
     named = header.dropna()  # pandas renames a repeated "a" to "a.1" (and calls empty names "Unnamed: i")
-    column_names(pd.DataFrame(columns=named[named.str.strip() != ""]), str(path))
+    column_names(named[named.str.strip() != ""], str(path))
     return frame
 
 
@@ -177,7 +177,7 @@ def _labels(column: pd.Series, name: str, source: str) -> np.ndarray:
 def _check_numeric(features: pd.DataFrame, source: str, time_col: str | None) -> None:
     bad = non_numeric(features)
     if bad:
-        hint = boolean_hint(features, bad) or ("" if time_col else " (a time column? pass it with --time-col)")
+        hint = boolean_hint(features) or ("" if time_col else " (a time column? pass it with --time-col)")
         raise InputError(f"{source} has non-numeric columns {bad}{hint}; select numeric sensor columns with "
                          "--columns a,b,c")
 
@@ -229,7 +229,7 @@ def read_table(
         frame, source = load_frame(path, sep), str(path)
     if time_col is not None and time_col not in frame.columns and frame.index.name == time_col:
         frame = frame.reset_index()  # a time index, as DataFrame.to_parquet keeps a time-indexed frame's
-    frame.columns = column_names(frame, source)
+    frame.columns = column_names(frame.columns, source)
     if frame.shape[1] == 0:
         raise InputError(f"{source} has no columns; pass a table with a header row")
     if len(frame) == 0:
