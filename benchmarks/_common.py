@@ -124,3 +124,24 @@ def suite_reads(name: str, row: dict) -> str:
     return (f"**{name}**: validation F1 {row['validation']['f1']:.3f} at FAR {pct(row['validation']['far'])}, "
             f"clean FAR {pct(row['clean']['far'])}; SKAB {row['SKAB']['f1']:.3f} at FAR {pct(row['SKAB']['far'])}, "
             f"MAR {pct(row['SKAB']['mar'])}")
+
+
+def brief(row: dict | None, name) -> str:
+    """A row's SKAB F1 / FAR, then its settings (``name(row)`` after the member set) and validation rates, for the
+    per-set tables; "none" without a row."""
+    if row is None:
+        return "none"
+    settings = name(row).split(", ", 1)[1]
+    return (f"{row['SKAB']['f1']:.3f} / {pct(row['SKAB']['far'])} ({settings}; validation "
+            f"{row['validation']['f1']:.3f} / {pct(row['validation']['far'])}, clean {pct(row['clean']['far'])})")
+
+
+def picks(rows: list[dict], default: dict) -> tuple[dict | None, dict | None]:
+    """(the row ``skab_split.py``'s rule picks from ``rows`` on validation alone: the highest validation F1 with
+    validation and clean FAR no higher than ``default``'s; the best SKAB F1 at FAR <= 10%, an *oracle*), each None
+    when no row qualifies."""
+    eligible = [r for r in rows if r["validation"]["far"] <= default["validation"]["far"]
+                and r["clean"]["far"] <= default["clean"]["far"]]
+    fit = [r for r in rows if r["SKAB"]["far"] <= 0.10]
+    return (max(eligible, key=lambda r: r["validation"]["f1"]) if eligible else None,
+            max(fit, key=lambda r: r["SKAB"]["f1"]) if fit else None)

@@ -46,8 +46,8 @@ from sklearn.neighbors import NearestNeighbors  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, markdown_table, pct, suite_reads, write_results  # noqa: E402
-from skab_ensemble import choose, members_of, ratio  # noqa: E402
+from _common import brief, machine, markdown_table, picks, suite_reads, write_results  # noqa: E402
+from skab_ensemble import members_of, ratio  # noqa: E402
 from skab_null import evaluate  # noqa: E402
 from skab_split import all_cases  # noqa: E402
 
@@ -164,25 +164,13 @@ def main() -> None:
     default = evaluate(done, "AE (defaults)", 4, "fixed", 0)  # the detector's defaults: skab.md's row
     rows = [evaluate(done, m, k, r, c, g) for m in SETS for k in KS for r, c in RULES for g in GROWTH]
     ceilings = {m: ceiling(done, m) for m in SETS}
-    chosen = choose(rows, default)
-    within = [r for r in rows if r["SKAB"]["far"] <= 0.10]
-    best_read = max(within, key=lambda r: r["SKAB"]["f1"])  # an oracle: read off SKAB's labels
-
-    def brief(r: dict | None) -> str:
-        if r is None:
-            return "none"
-        return (f"{r['SKAB']['f1']:.3f} / {pct(r['SKAB']['far'])} ({name(r).split(', ', 1)[1]}; validation "
-                f"{r['validation']['f1']:.3f} / {pct(r['validation']['far'])}, clean {pct(r['clean']['far'])})")
+    chosen, best_read = picks(rows, default)  # on validation alone; and read off SKAB's labels, an oracle
 
     table = []
     for m in SETS:
-        mine = [r for r in rows if r["members"] == m]
-        eligible = [r for r in mine if r["validation"]["far"] <= default["validation"]["far"]
-                    and r["clean"]["far"] <= default["clean"]["far"]]
-        fit = [r for r in mine if r["SKAB"]["far"] <= 0.10]
+        on_validation, read_off = picks([r for r in rows if r["members"] == m], default)
         table.append([f"**{m}**" if m == chosen["members"] else m, ceilings[m],
-                      brief(max(eligible, key=lambda r: r["validation"]["f1"]) if eligible else None),
-                      brief(max(fit, key=lambda r: r["SKAB"]["f1"]) if fit else None)])
+                      brief(on_validation, name), brief(read_off, name)])
     singles = [m for m in SETS if " + " not in m]
     kinds = [[kind, *(float(np.mean([auprc(y, out[m][0]) for s, n, y, out in done
                                      if s == "validation" and f"-{kind}-" in n])) for m in singles)]
