@@ -19,7 +19,11 @@ batch) and reports, pooled over the 34 files:
 - a *diagnostic* F1 with the margin rows left out of the count (neither label nor flag read there): it reads
   SKAB's labels and a sensor chosen for the fault, so it is an analysis of where the misses are, never a result;
 - the *margin ceiling*: the F1 of flags equal to the labels minus the margins (perfect everywhere else), the most
-  a detector that waits for the flow to move can score on the protocol.
+  a detector that waits for the flow to move can score on the protocol;
+- whether any *other* sensor moves in the margins: per sensor, the share of margin rows where its 10-row mean,
+  or its 20-row log spread, lies beyond 3 training std, next to the same share on the valve files' normal rows
+  after training. A sensor that departs no more often in the margins than on normal rows gives a label-free
+  detector nothing to flag there.
 
     OMP_NUM_THREADS=1 python benchmarks/skab_margins.py    # about 2 minutes with 2 workers
 """
@@ -48,6 +52,7 @@ from reconad.data.skab import skab_files  # noqa: E402
 FLOW = "Volume Flow RateRMS"
 MEAN_ROWS = 10  # the flow's centred rolling mean damps its row-to-row noise
 DEPARTURE = 3.0  # training standard deviations the mean must pass to count as the flow having moved
+SPREAD_ROWS = 20  # rows of the centred rolling standard deviation whose log is compared with training's
 CONFIGURATIONS = {
     "defaults": lambda: SeriesDetector(random_state=0, verbose=False),
     "whole-recording preset": lambda: SeriesDetector.from_preset("whole-recording", random_state=0, verbose=False),
@@ -78,6 +83,25 @@ def margins(name: str, recording) -> dict:
         mask[start : start + moved[0]] = True
         mask[start + moved[-1] + 1 : end] = True
     return row
+
+
+def departures(recording, margin: np.ndarray) -> dict[str, np.ndarray]:
+    """Per sensor, how many margin rows and normal rows after training depart from the training part.
+
+    Returns ``{"margin": (2, D), "normal": (2, D)}`` counts, row 0 the level (10-row mean beyond 3 std of
+    the training rows), row 1 the spread (log of the 20-row standard deviation beyond 3 std of its training
+    values), and the row counts they are out of under ``"rows"``.
+    """
+    x = recording.features.to_numpy(dtype=np.float64)  # (T, D)
+    train = x[:TRAIN_ROWS]
+    level = pd.DataFrame((x - train.mean(0)) / train.std(0)).rolling(MEAN_ROWS, center=True, min_periods=1).mean()
+    spread = np.log(pd.DataFrame(x).rolling(SPREAD_ROWS, center=True, min_periods=5).std().to_numpy() + 1e-12)
+    spread = (spread - spread[:TRAIN_ROWS].mean(0)) / spread[:TRAIN_ROWS].std(0)
+    beyond = np.stack([np.abs(level.to_numpy()) > DEPARTURE, np.abs(spread) > DEPARTURE])  # (2, T, D)
+    normal = ~recording.labels.astype(bool)
+    normal[:TRAIN_ROWS] = False
+    return {"margin": beyond[:, margin].sum(1), "normal": beyond[:, normal].sum(1),
+            "rows": np.array([margin.sum(), normal.sum()])}
 
 
 def flags(job: tuple[str, str, np.ndarray]) -> tuple[str, str, np.ndarray]:
@@ -119,6 +143,17 @@ def main() -> None:
               f"missed {missed}, {in_margins} in margins | without margins F1 {diagnostic['f1']:.3f} "
               f"FAR {diagnostic['far']:.3f} MAR {diagnostic['mar']:.3f}")
     ceiling = pooled((labels[n], labels[n] & ~margin[n]) for n in names)
+    sensors = list(recordings[names[0]].features.columns)
+    moving = [departures(recordings[n], found[n]["mask"]) for n in names if found[n]["mask"].any()]
+    margin_rows, normal_rows = (int(v) for v in sum(d["rows"] for d in moving))
+    share = {kind: sum(d[kind] for d in moving) / rows  # (2, D)
+             for kind, rows in (("margin", margin_rows), ("normal", normal_rows))}
+    others = {sensor: {"level_margin": float(share["margin"][0, j]), "level_normal": float(share["normal"][0, j]),
+                       "spread_margin": float(share["margin"][1, j]), "spread_normal": float(share["normal"][1, j])}
+              for j, sensor in enumerate(sensors)}
+    for sensor, r in others.items():
+        print(f"{sensor}: level beyond {DEPARTURE:g} std in {r['level_margin']:.1%} of margin rows, "
+              f"{r['level_normal']:.1%} of normal rows; spread {r['spread_margin']:.1%} / {r['spread_normal']:.1%}")
     valve = [found[n] for n in names if n.startswith("valve")]
     moved = [r for r in valve if r["onset_lag"] is not None]
     summary = {
@@ -129,6 +164,8 @@ def main() -> None:
         "margin_rows": int(sum(m.sum() for m in margin.values())),
         "anomalous_rows": int(sum(v.sum() for v in labels.values())),
         "margin_ceiling": ceiling,
+        "normal_rows_of_moved_files": normal_rows,
+        "departures": others,
     }
     print(f"{len(moved)}/{len(valve)} valve files: the flow moves a median {summary['median_onset_lag']:.1f} rows "
           f"into the label and is back a median {summary['median_early_return']:.1f} rows before its end; "
@@ -162,6 +199,17 @@ def main() -> None:
         f"minus the margins (perfect elsewhere) score F1 {ceiling['f1']:.3f} (MAR {pct(ceiling['mar'])}): the "
         "margin ceiling of a detector that waits for the flow to move.\n\n"
         + per_file
+        + "\n## Does another sensor move in the margins?\n\n"
+        f"Pooled over the {len(moved)} files above whose flow moves, the share of the {summary['margin_rows']} "
+        f"margin rows, and of the same files' {normal_rows} normal rows after training, where a sensor departs from "
+        "its training part: "
+        f"its {MEAN_ROWS}-row centred mean (*level*) or the log of its {SPREAD_ROWS}-row standard deviation "
+        f"(*spread*) beyond {DEPARTURE:g} training std. A sensor that departs no more often in the margins than on "
+        "normal rows gives a label-free detector nothing to flag there.\n\n"
+        + markdown_table(["sensor", "level: margin rows", "level: normal rows", "spread: margin rows",
+                          "spread: normal rows"],
+                         [[sensor, pct(r["level_margin"]), pct(r["level_normal"]), pct(r["spread_margin"]),
+                           pct(r["spread_normal"])] for sensor, r in others.items()])
         + "\n## Where the label-free flags miss\n\n"
         "SKAB's protocol (`skab.md`), `random_state=0`. *Without margins* leaves the margin rows out of the count: "
         "it reads SKAB's labels and picks the sensor by the fault, so it says where the misses are and is never "
