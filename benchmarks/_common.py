@@ -136,6 +136,14 @@ def brief(row: dict | None, name) -> str:
             f"{row['validation']['f1']:.3f} / {pct(row['validation']['far'])}, clean {pct(row['clean']['far'])})")
 
 
+def verdict(chosen: dict, default: dict, best_read: dict, name) -> str:
+    """The closing sentence of a member table: the row chosen on validation from every row, the defaults, and the
+    best SKAB F1 at FAR <= 10% (*oracle*), each with ``suite_reads``; ``name(row)`` names a row."""
+    return (f"Chosen on validation from every row: {suite_reads(name(chosen), chosen)}. The defaults: "
+            f"{suite_reads('the defaults', default)}. *Oracle*, the best SKAB F1 of any row at FAR <= 10%: "
+            f"{suite_reads(name(best_read), best_read)}. The target is F1 >= 0.85 at FAR <= 10%.")
+
+
 def picks(rows: list[dict], default: dict) -> tuple[dict | None, dict | None]:
     """(the row ``skab_split.py``'s rule picks from ``rows`` on validation alone: the highest validation F1 with
     validation and clean FAR no higher than ``default``'s; the best SKAB F1 at FAR <= 10%, an *oracle*), each None

@@ -46,7 +46,7 @@ from sklearn.neighbors import NearestNeighbors  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import brief, machine, markdown_table, picks, suite_reads, write_results  # noqa: E402
+from _common import brief, machine, markdown_table, picks, verdict, write_results  # noqa: E402
 from skab_ensemble import members_of, ratio  # noqa: E402
 from skab_null import evaluate  # noqa: E402
 from skab_split import all_cases  # noqa: E402
@@ -191,10 +191,7 @@ def main() -> None:
         "validation and clean FAR no higher than the defaults'), and the best SKAB F1 of the set's rows at FAR <= 10% "
         "(*oracle*: read off SKAB's labels). SKAB F1 / FAR first.\n\n"
         + markdown_table(["members", "SKAB ceiling", "chosen on validation", "best at FAR <= 10% (oracle)"], table)
-        + "\nChosen on validation from every row: "
-        f"{suite_reads(name(chosen), chosen)}. The defaults: {suite_reads('the defaults', default)}. *Oracle*, the "
-        f"best SKAB F1 of any row at FAR <= 10%: {suite_reads(name(best_read), best_read)}. The target is F1 >= 0.85 "
-        "at FAR <= 10%.\n\n"
+        + "\n" + verdict(chosen, default, best_read, name) + "\n\n"
         "## Which injected anomalies each member reads\n\n"
         "Mean AUPRC of each member's scores over the validation cases of each kind (16 each; about half of a case's "
         "scored rows are anomalous, so a score that reads nothing sits near 0.5).\n\n"

@@ -33,7 +33,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import brief, machine, markdown_table, picks, pooled, suite_reads, write_results  # noqa: E402
+from _common import brief, machine, markdown_table, picks, pooled, verdict, write_results  # noqa: E402
 from skab_members import scored  # noqa: E402
 from skab_null import evaluate, null_flags  # noqa: E402
 from skab_split import all_cases  # noqa: E402
@@ -122,10 +122,7 @@ def main() -> None:
         "highest validation F1 with validation and clean FAR no higher than the defaults'), and the best SKAB F1 at "
         "FAR <= 10% (*oracle*: read off SKAB's labels). SKAB F1 / FAR first.\n\n"
         + markdown_table(["members", "scores", "chosen on validation", "best at FAR <= 10% (oracle)"], table)
-        + "\nChosen on validation from every row: "
-        f"{suite_reads(name(chosen), chosen)}. The defaults: {suite_reads('the defaults', default)}. *Oracle*, the "
-        f"best SKAB F1 of any row at FAR <= 10%: {suite_reads(name(best_read), best_read)}. The target is F1 >= 0.85 "
-        "at FAR <= 10%.\n"
+        + "\n" + verdict(chosen, default, best_read, name) + "\n"
     )
     keys = ("members", "beta", "k", "rule", "c")
     payload = {"machine": machine(), "cases": dict(counts), "defaults": default, "rows": rows,
