@@ -1,5 +1,14 @@
 """Pure metric functions. Names carry the variant; functions named ``oracle_*`` use the test labels."""
 
+from reconad.metrics.counts import (
+    ORACLE_FAR,
+    confusion,
+    oracle_confusion_at_far,
+    oracle_confusion_pooled_far,
+    pooled_counts,
+    rates,
+)
+from reconad.metrics.evaluation import image_evaluation, metrics_text, one_class_note, series_evaluation
 from reconad.metrics.events import (
     EventPRF,
     detection_delays,
@@ -41,4 +50,14 @@ __all__ = [
     "point_adjusted_f1",
     "range_auc_pr",
     "vus_pr",
+    "series_evaluation",
+    "image_evaluation",
+    "one_class_note",
+    "metrics_text",
+    "ORACLE_FAR",
+    "confusion",
+    "oracle_confusion_at_far",
+    "oracle_confusion_pooled_far",
+    "pooled_counts",
+    "rates",
 ]
