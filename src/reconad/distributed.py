@@ -2,8 +2,8 @@
 
 The folder's ``*.parquet`` files, in natural name order (``part.2`` before ``part.10``), are one series. Each
 partition becomes one task that reads its own rows plus the context its windows need from its neighbours (only
-the row groups that hold them, however many partitions away), and scores with
-``SeriesDetector._score_range``: the same global window starts, the same model batches, the same folding and
+the row groups that hold them, however many partitions away), and scores with ``det.scorer_.score_range``
+(:class:`~reconad.scoring.SeriesScorer`): the same global window starts, the same model batches, the same folding and
 smoothing as ``anomaly_score`` on the whole series, so the scores are bit-identical. Each task writes its
 partition of the output (``step``, ``score``, ``label``) itself; memory per task is one partition plus context.
 
@@ -121,7 +121,7 @@ def _detector_from_bytes(model_bytes: bytes):
     key = hashlib.sha256(model_bytes).hexdigest()
     with _CACHE_LOCK:
         if key not in _CACHE:
-            from reconad.detector import load
+            from reconad.detectors import load
 
             while len(_CACHE) >= 4:  # a long-lived worker keeps the few most recent models only
                 _CACHE.pop(next(iter(_CACHE)))
@@ -147,7 +147,7 @@ def _score_partition(model_bytes: bytes, sources: list[Partition], context: tupl
         scores = np.zeros(0, dtype=np.float64)
     else:
         frame = _read_rows(sources, *context, columns)
-        scores = det._score_range(frame, context[0], start, start + rows, total)
+        scores = det.scorer_.score_range(frame, context[0], start, start + rows, total)
     labels = det.threshold_.predict(scores)
     frame = pd.DataFrame({"step": np.arange(start, start + rows, dtype=np.int64),
                           "score": scores, "label": labels.astype(np.int8)})
@@ -158,7 +158,7 @@ def _score_partition(model_bytes: bytes, sources: list[Partition], context: tupl
 
 
 def _model_bytes(model) -> tuple[bytes, object]:
-    from reconad.detector import SeriesDetector, load
+    from reconad.detectors import SeriesDetector, load
 
     if isinstance(model, SeriesDetector):
         with tempfile.TemporaryDirectory() as folder:
@@ -186,8 +186,7 @@ def score_parquet(model, data_dir, out_dir, *, workers: int | None = None, sched
     ``scheduler`` is the address of a running Dask scheduler (``tcp://host:8786``) or a
     ``distributed.Client``; with neither, Dask's local threaded scheduler runs the tasks. The output has one
     row per input row in the same order, one file per input partition, and equals ``det.anomaly_score`` /
-    ``det.predict`` on the concatenated series exactly (a batch-relative threshold, ``BatchSplit``, is applied
-    once more to all the scores after the partitions are scored). It is written to a temporary folder beside
+    ``det.predict`` on the concatenated series exactly. It is written to a temporary folder beside
     ``out_dir`` and renamed into place, so a failure leaves no half-written output.
     """
     _require_dask()
@@ -221,40 +220,19 @@ def score_parquet(model, data_dir, out_dir, *, workers: int | None = None, sched
     try:
         args, firsts = [], [p.start for p in partitions]
         for i, part in enumerate(partitions):  # each task gets only the partitions its context touches
-            lo, hi = det._context_range(part.start, part.start + part.rows, total) if part.rows else (0, 0)
+            lo, hi = det.scorer_.rows_needed(part.start, part.start + part.rows, total) if part.rows else (0, 0)
             near = partitions[max(0, bisect.bisect_right(firsts, lo) - 1) : bisect.bisect_left(firsts, hi)]
             sources = [p for p in near if p.start < hi and p.start + p.rows > lo]
             target = str(staging / f"part-{i:05d}.parquet")
             args.append((sources, (lo, hi), part.start, part.rows, total, columns, target))
         flagged = _run(model_bytes, args, workers, scheduler, processes)
-        if det.threshold_.batch_relative:  # the partitions flagged themselves alone; flag the whole series once
-            flagged = _relabel(sorted(staging.iterdir()), det.threshold_)
         if out.exists():
             out.rmdir()
         os.replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return ScoreSummary(str(out), total, len(partitions), int(sum(flagged)), float(det.threshold_.value_))
-
-
-def _relabel(files: list[Path], threshold) -> list[int]:
-    """Rewrite the ``label`` column of ``files`` (one series, in order) from the threshold on all their scores.
-
-    For a threshold whose flags depend on the whole batch (``BatchSplit``): one pass here over the scores, which
-    are one float per row in memory, so the labels equal ``det.predict`` on the concatenated series.
-    """
-    import pandas as pd
-
-    frames = [pd.read_parquet(f) for f in files]
-    labels = threshold.predict(np.concatenate([f["score"].to_numpy() for f in frames]))  # (total,)
-    flagged, start = [], 0
-    for path, frame in zip(files, frames):
-        frame["label"] = labels[start : start + len(frame)].astype(np.int8)
-        start += len(frame)
-        frame.to_parquet(path, index=False)
-        flagged.append(int(frame["label"].sum()))
-    return flagged
+    return ScoreSummary(str(out), total, len(partitions), int(sum(flagged)), float(det.threshold_))
 
 
 def _run(model_bytes: bytes, args: list[tuple], workers, scheduler, processes: bool) -> list[int]:

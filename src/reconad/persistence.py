@@ -113,3 +113,67 @@ def require(document: dict, key: str, kind: type | tuple[type, ...], path: str |
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         raise ModelFileError(f"{path} is not a valid reconad model: field {key!r} has the wrong type")
     return value
+
+
+def check_weights(expected: dict[str, torch.Tensor], weights: dict[str, torch.Tensor]) -> None:
+    """The file's tensors are exactly the model's: same names, shapes and dtypes, and finite numbers."""
+    if set(expected) != set(weights):
+        missing, extra = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+        raise ValueError(f"its weights do not fit the model (missing {missing[:5]}, unexpected {extra[:5]})")
+    for name, tensor in weights.items():
+        want = expected[name]
+        if tensor.shape != want.shape or tensor.dtype != want.dtype:
+            raise ValueError(f"weight {name!r} is {tensor.dtype} {tuple(tensor.shape)}, the model needs {want.dtype} "
+                             f"{tuple(want.shape)}")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ValueError(f"weight {name!r} holds NaN or infinite values")
+
+
+# ---- files written by earlier versions -------------------------------------------------------------------------------
+
+# Parameters that older files carry and this version no longer has, with the value that behaves as this version does.
+# A file whose value differs cannot be scored the way it was, and is refused with the version that wrote it.
+_REMOVED_NEUTRAL = {
+    "SeriesDetector": {"spread": 0},
+    "ImageDetector": {},
+}
+# Removed parameters that never changed what a saved detector computes (training-only options, or state the file
+# already holds: min_scale's floor is in the saved scaler; context only re-ranked unflagged steps).
+_REMOVED_HARMLESS = {"checkpoint", "precision", "min_scale", "context"}
+# Parameters that became fitted state: the file's value moves into its state document.
+_MOVED_TO_STATE = {"SeriesDetector": ("smooth", "fold"), "ImageDetector": ()}
+# Files written before a parameter existed: the behaviour they were written with.
+_LEGACY_DEFAULTS = {
+    "SeriesDetector": {"drift": None},
+    "ImageDetector": {"transforms": None, "error": "mse", "density": None},
+}
+
+
+def _uses_batch_split(value) -> bool:
+    return isinstance(value, dict) and (value.get("name") == "batch_split" or _uses_batch_split(value.get("object")))
+
+
+def migrate(kind: str, document: dict, path) -> tuple[dict, dict]:
+    """The parameters and state of a model file, as this version names them.
+
+    Files written by earlier versions load when what they computed can still be computed; otherwise they get one
+    :class:`ModelFileError` naming the version that wrote them and what to do.
+    """
+    written_by = document.get("reconad_version", "an unknown version")
+    params = dict(require(document, "params", dict, path))
+    state = dict(require(document, "state", dict, path))
+    if _uses_batch_split(params.get("threshold")) or _uses_batch_split(state.get("threshold")):
+        raise ModelFileError(f"{path} was written by reconad {written_by} with the batch_split threshold, which "
+                             "this version no longer has; refit the detector (reconad fit) with this version")
+    for name, neutral in _REMOVED_NEUTRAL.get(kind, {}).items():
+        if name in params and params.pop(name) != neutral:
+            raise ModelFileError(f"{path} was written by reconad {written_by} with {name}, which this version no "
+                                 "longer has; refit the detector (reconad fit) with this version")
+    for name in _REMOVED_HARMLESS:
+        params.pop(name, None)
+    for name in _MOVED_TO_STATE.get(kind, ()):
+        if name in params:
+            value = params.pop(name)
+            if value is not None:
+                state.setdefault(name, value)
+    return {**_LEGACY_DEFAULTS.get(kind, {}), **params}, state

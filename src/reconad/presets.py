@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 
 from reconad.errors import InputError
-from reconad.thresholds import BatchSplit
 
 PRESETS: dict[str, tuple[str, dict]] = {
     # The course notebook exactly: 2-layer RNN encoder, autoregressive RNN decoder (hidden 32) with a linear
@@ -28,19 +27,10 @@ PRESETS: dict[str, tuple[str, dict]] = {
             epochs=20,
             batch_size=8,
             lr=1e-3,
-            drift=None,  # the notebook neither centres drifting features
-            context=0,  # nor re-ranks the unflagged steps
+            drift=None,  # the notebook does not centre drifting features
             random_state=223,
         ),
     ),
-    # Whole sensor recordings scored at once (SKAB-like: a short training stretch, then one recording to flag):
-    # per-feature errors floored at 1% of each feature's level (min_scale), scores smoothed over 31 steps, no
-    # context re-ranking, and flags relative to the recording (BatchSplit: above mean + 2 std and above Otsu's
-    # split of the recording's log scores). Chosen by benchmarks/skab_split.py on SKAB's label-free validation
-    # suite; it loses NAB AUC-PR (0.378 against the defaults' 0.394) and the sine benchmark's short anomalies
-    # (AUPRC 0.373 against 0.869), so it is not the default; and a batch-relative threshold does not suit flagging
-    # a stream step by step.
-    "whole-recording": ("SeriesDetector", dict(min_scale=0.01, smooth=31, context=0, threshold=BatchSplit(k=2.0))),
     # The MNIST slides' first auto-encoder: pixels -> 64 (ReLU) -> pixels (Sigmoid), plain reconstruction scored
     # by the mean squared error, 5 epochs of Adam 1e-3 in batches of 32.
     "mnist-slides": (

@@ -27,7 +27,7 @@ import threading
 
 import numpy as np
 
-from reconad.errors import InputError
+from reconad.errors import InputError, NotFittedError
 from reconad.validation import boolean_hint, non_numeric
 
 log = logging.getLogger("reconad.serve")
@@ -55,12 +55,13 @@ def _flag(value: str, name: str) -> bool:
 
 
 def _load_detector(model):
-    from reconad.detector import SeriesDetector, load
+    from reconad.detectors import SeriesDetector, load
 
     det = model if isinstance(model, SeriesDetector) else load(model)
     if not isinstance(det, SeriesDetector):
         raise InputError(f"reconad serve scores series; {model} holds a {type(det).__name__}")
-    det._check_fitted()
+    if not det.__sklearn_is_fitted__():
+        raise NotFittedError("reconad serve needs a fitted detector; call fit(X) first or pass a saved model file")
     return det
 
 
@@ -125,7 +126,7 @@ def create_app(model, token: str | None = None, max_bytes: int = DEFAULT_MAX_BYT
     det = _load_detector(model)  # once, at start
     lock = threading.Lock()
     threshold = det.threshold_.to_dict()
-    params = det._params_document()
+    params = det.params_document()
     info = {
         "detector": type(det).__name__,
         "reconad_version": __version__,
@@ -194,7 +195,7 @@ def create_app(model, token: str | None = None, max_bytes: int = DEFAULT_MAX_BYT
             "scores": scores.tolist(),
             "labels": labels.tolist(),
             "regions": [list(r) for r in spans],
-            "threshold": float(det.threshold_.level(scores)),  # a batch-relative threshold's level for this batch
+            "threshold": float(det.threshold_),
         }
         if explain:
             with lock:

@@ -7,10 +7,7 @@ model meets the windows in other batches, see :class:`StreamScorer`).
 
 A step's score is final once no window that will still come can cover it, and its smoothing neighbours are
 final too: the scores lag the newest row by ``window_ + smooth // 2`` steps with ``score_stride=1`` (one
-step more with a larger stride, whose last window depends on where the series ends), plus ``3 * spread`` with
-a ``spread`` and ``3 * context`` with a ``context`` (150 steps at the default 50). ``context`` never changes which
-steps are flagged, so a stream that needs its alarms soonest can use ``det.set_params(context=0).stream()``.
-Memory stays bounded
+step more with a larger stride, whose last window depends on where the series ends). Memory stays bounded
 by a window of rows and a window of sums, however long the stream.
 """
 
@@ -20,10 +17,11 @@ import numpy as np
 
 from reconad.data.windows import WindowFolder
 from reconad.errors import InputError
+from reconad.scoring import SeriesScorer
 
 
 class StreamScorer:
-    """Incremental scoring for a fitted :class:`~reconad.SeriesDetector` (made by ``det.stream()``).
+    """Incremental scoring with a fitted detector's :class:`~reconad.scoring.SeriesScorer` (``det.stream()``).
 
     ``update(rows)`` takes ``(k, D)`` rows (or ``(k,)`` for one feature, or a DataFrame with the fitted columns;
     ``k`` may be 0) and returns the final scores ``(m,)`` of the next ``m`` steps, possibly none; ``finish()``
@@ -35,14 +33,13 @@ class StreamScorer:
     float32 rounding (about 1e-6 relative), not always bit for bit.
     """
 
-    def __init__(self, detector):
-        detector._check_fitted()
-        self._detector = detector
-        self.window = detector.window_
-        self.stride = detector._score_stride
-        self.smooth = detector._smooth
-        self._left, self._right = detector._reach  # the smoothing's, spread's and context's reach
-        self._rows = np.empty((0, detector.n_features_in_), dtype=np.float32)  # scaled rows from _rows_start
+    def __init__(self, scorer: SeriesScorer):
+        self._scorer = scorer
+        self.window = scorer.window
+        self.stride = scorer.stride
+        self.smooth = scorer.smooth
+        self._left, self._right = scorer.reach  # the smoothing's reach
+        self._rows = np.empty((0, scorer.n_features), dtype=np.float32)  # scaled rows from _rows_start
         self._rows_start = 0
         self._acc = np.empty(0, dtype=np.float64)  # folded window errors of steps from _raw_start
         self._count = np.empty(0, dtype=np.int64)
@@ -60,7 +57,7 @@ class StreamScorer:
             raise InputError("this stream is finished; start a new one with det.stream()")
         if hasattr(X, "__len__") and len(X) == 0 and np.ndim(X) <= 2:  # a poll that brought nothing: no change
             return np.empty(0, dtype=np.float64)
-        rows = self._detector._scale(self._detector._check_columns(X, "rows"))  # (k, D) scaled
+        rows = self._scorer.scale(self._scorer.check_rows(X, "rows"))  # (k, D) scaled
         self._rows = np.concatenate([self._rows, rows])
         self.n_seen += len(rows)
         self._grow(len(rows))
@@ -93,21 +90,20 @@ class StreamScorer:
     # ---- internals ----------------------------------------------------------------------------------------------
 
     def _grow(self, count: int) -> None:
-        self._acc = np.concatenate([self._acc, np.full(count, -np.inf if self._detector.fold == "max" else 0.0)])
+        self._acc = np.concatenate([self._acc, np.full(count, -np.inf if self._scorer.fold == "max" else 0.0)])
         self._count = np.concatenate([self._count, np.zeros(count, dtype=np.int64)])
 
     def _run(self, starts: np.ndarray) -> None:
         """Score the windows beginning at ``starts`` (global steps, sorted) and fold them into the sums."""
-        detector, window = self._detector, self.window
-        for part, windows, x_hat in detector._reconstructions(detector.model_, self._rows, starts - self._rows_start):
-            error = ((x_hat - windows) ** 2).amax(dim=-1).cpu().numpy()  # (B, W), as anomaly_score
+        scorer, window = self._scorer, self.window
+        for part, error in scorer.window_errors(self._rows, starts - self._rows_start):  # (B, W), as anomaly_score
             lo = int(part[0])  # local to the kept rows
-            folder = WindowFolder(int(part[-1]) + window - lo, window, detector.fold)
+            folder = WindowFolder(int(part[-1]) + window - lo, window, scorer.fold)
             folder.add(error, part - lo)
             acc, count = folder.partial()
             begin = lo + self._rows_start - self._raw_start
             span = slice(begin, begin + len(count))
-            if detector.fold == "max":
+            if scorer.fold == "max":
                 np.maximum(self._acc[span], acc, out=self._acc[span])
             else:
                 self._acc[span] += acc
@@ -121,9 +117,9 @@ class StreamScorer:
         raw_stop = min(stop + self._right, self.n_seen)
         raw = self._acc[: raw_stop - self._raw_start]
         count = self._count[: raw_stop - self._raw_start]
-        if self._detector.fold == "mean":
+        if self._scorer.fold == "mean":
             raw = raw / np.maximum(count, 1)
-        scores = self._detector._finish_scores(raw, self._raw_start, start, stop, length or self.n_seen)
+        scores = self._scorer.finish(raw, self._raw_start, start, stop, length or self.n_seen)
         self.n_scored = stop
         return scores
 

@@ -13,8 +13,6 @@ name                      value learned from the normal scores
 ``median_mad``            median + ``k`` * 1.4826 * MAD, a robust mean_std (default ``k=3.5``)
 ``pot``                   peaks over threshold (SPOT, Siffer et al. KDD 2017): a generalized Pareto tail fitted
                           above a high quantile, extrapolated to a false-alarm ``risk`` (default ``1e-3``)
-``batch_split``           a floor of mean + ``k`` std (default ``k=4``); ``predict`` flags, of each scored batch,
-                          the steps above the floor and above Otsu's split of the batch's log scores
 ========================  ======================================================================================
 
 When a threshold has to fall back from its method (too few tail points for POT, zero MAD), ``note_`` says
@@ -68,7 +66,6 @@ class Threshold:
     """Base class: subclasses define ``name`` and ``_compute(scores) -> float``."""
 
     name: ClassVar[str] = ""
-    batch_relative: ClassVar[bool] = False  # True when a step's flag depends on the other scores of its batch
     value_: float | None = field(default=None, init=False)
     note_: str | None = field(default=None, init=False)  # why the method fell back, if it did
 
@@ -81,13 +78,14 @@ class Threshold:
         raise NotImplementedError
 
     def predict(self, scores) -> np.ndarray:
-        return (np.asarray(scores) > self.level(scores)).astype(np.int8)
+        """0/1 flags: ``scores > value_``."""
+        return (np.asarray(scores) > float(self)).astype(np.int8)
 
-    def level(self, scores) -> float:
-        """The score above which ``predict(scores)`` flags: ``value_`` for a threshold that ignores the batch."""
+    def __float__(self) -> float:
+        """The fitted value, so ``float(det.threshold_)`` reads as the number it is."""
         if self.value_ is None:
             raise InputError(f"{type(self).__name__} is not fitted; call fit(scores_of_normal_data) first")
-        return self.value_
+        return float(self.value_)
 
     def params(self) -> dict:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
@@ -252,68 +250,8 @@ class POT(Threshold):
         return _gpd_quantile(t, gamma, sigma, ratio)
 
 
-def otsu_cut(values) -> float:
-    """Otsu's split of ``values`` into a low and a high group: the cut that maximises the between-group variance.
-
-    Exact on the sorted values (no histogram): the midpoint between the two neighbours where
-    ``n_low * n_high * (mean_high - mean_low) ** 2`` peaks. Fewer than two distinct values cannot be split:
-    ``-inf`` (nothing below the cut).
-    """
-    v = np.sort(np.asarray(values, dtype=np.float64).ravel())
-    if v.size < 2 or v[0] == v[-1]:
-        return -math.inf
-    n = v.size
-    low = np.arange(1, n)  # the first i sorted values form the low group, i = 1 .. n - 1
-    below = np.cumsum(v)[:-1]  # (n - 1,) their sums
-    spread = low * (n - low) * (below / low - (v.sum() - below) / (n - low)) ** 2
-    spread[v[1:] == v[:-1]] = -1.0  # a cut between equal values is no cut
-    i = int(np.argmax(spread))
-    return float((v[i] + v[i + 1]) / 2)
-
-
-@dataclass
-class BatchSplit(MeanStd):
-    """Flags the high group of each scored batch, never below mean + ``k`` std of the normal scores.
-
-    ``fit`` learns the floor ``value_`` (mean + ``k`` std of the normal scores: a :class:`MeanStd`). ``predict``
-    splits the logarithms of the batch's scores into a low and a high group (:func:`otsu_cut`) and flags the
-    scores above both the split and the floor. A recording scored at once whose anomalies score orders of
-    magnitude above its normal rows then keeps a moderately raised stretch (the state a machine settles into
-    after a fault) unflagged, where a fixed threshold would flag it. It reads no labels, but a step's flag
-    depends on the other steps of the batch: use it on whole recordings, not one step at a time (a batch of
-    one is flagged against the floor alone), and expect more false alarms than a fixed threshold on a batch
-    with no anomaly in it, where the split falls inside normal noise and only the floor holds. The default
-    ``k=4`` is the detector's default threshold (mean + 4 std), so ``threshold=BatchSplit()`` only removes flags.
-    ``benchmarks/skab_split.py`` measures it: with the detector's other defaults it trades recall for false alarms
-    (SKAB F1 0.762 to 0.753 at FAR 11.6% to 3.5%); with ``k=2, min_scale=0.01, smooth=31, context=0`` (the
-    ``whole-recording`` preset, chosen on SKAB's label-free validation suite) SKAB reads F1 0.805 at FAR 7.5%.
-    """
-
-    name: ClassVar[str] = "batch_split"
-    batch_relative: ClassVar[bool] = True
-    k: float = 4.0  # the detector's default floor, so that with it BatchSplit only removes flags
-
-    def _split(self, scores) -> tuple[np.ndarray, np.ndarray, float]:
-        """(flags above the floor, log scores, Otsu's cut of the logs); the cut is -inf when nothing is split."""
-        s = np.asarray(scores, dtype=np.float64)
-        flags = s > super().level(s)  # above the floor; checks that the threshold is fitted
-        if self.value_ <= 0 or not flags.any():  # no scale to take logs against, or nothing to split
-            return flags, s, -math.inf
-        logs = np.log(np.maximum(s, 1e-6 * self.value_))  # scores near 0 would otherwise dominate the low group
-        return flags, logs, otsu_cut(logs)
-
-    def predict(self, scores) -> np.ndarray:
-        flags, logs, cut = self._split(scores)
-        return (flags & (logs > cut)).astype(np.int8)
-
-    def level(self, scores) -> float:
-        """The higher of the floor and the batch's split (as a score): what ``predict(scores)`` flags above."""
-        _, _, cut = self._split(scores)
-        return max(self.value_, math.exp(cut)) if math.isfinite(cut) else self.value_
-
-
 THRESHOLDS: dict[str, type[Threshold]] = {
-    cls.name: cls for cls in (Quantile, Contamination, MeanStd, MedianMAD, POT, BatchSplit)
+    cls.name: cls for cls in (Quantile, Contamination, MeanStd, MedianMAD, POT)
 }
 
 

@@ -1,6 +1,6 @@
 """A wrapper that makes a series model blind to the level of the features that drift.
 
-Not a registered family: :class:`~reconad.detector.SeriesDetector` puts it around any series model when its
+Not a registered family: :class:`~reconad.SeriesDetector` puts it around any series model when its
 training data has drifting features (``drift="auto"``), so every scoring path (batch, streaming, Dask, explain)
 sees the same module, and the mask travels with the weights as a buffer.
 """

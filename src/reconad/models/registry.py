@@ -3,6 +3,9 @@
 Each model is a plain ``nn.Module`` whose ``forward(x)`` returns a reconstruction of the same shape. The
 registry records its *kind* (``"series"`` models take windows ``(B, W, D)``, ``"image"`` models take images
 ``(B, C, H, W)``) so that detectors and the registry-wide test know what to feed it.
+
+This module imports no model family: ``reconad.models`` imports each family file once, explicitly, and each
+registers itself with :func:`register`.
 """
 
 from __future__ import annotations
@@ -49,14 +52,8 @@ def register(name: str, kind: str, defaults: dict | None = None) -> Callable:
     return decorator
 
 
-def _ensure_loaded() -> None:
-    # The model files register themselves when imported; import them here, explicitly, not by a star-import.
-    from reconad.models import conv1d, conv2d, dense, recurrent  # noqa: F401
-
-
 def list_models(pattern: str = "*", kind: str | None = None) -> list[str]:
     """Registered model names matching a shell-style ``pattern`` (``"*"``, ``"lstm*"``), optionally of one kind."""
-    _ensure_loaded()
     return sorted(
         name
         for name, entry in _REGISTRY.items()
@@ -65,7 +62,6 @@ def list_models(pattern: str = "*", kind: str | None = None) -> list[str]:
 
 
 def get_entry(name: str) -> ModelEntry:
-    _ensure_loaded()
     if name not in _REGISTRY:
         raise InputError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
     return _REGISTRY[name]

@@ -1,0 +1,170 @@
+"""What every detector shares: the fit contract, thresholds, presets, and save / load orchestration.
+
+Detectors follow scikit-learn's conventions: ``__init__`` only stores its arguments, ``fit`` validates them and
+returns ``self``, learned state ends in ``_``, ``get_params`` / ``set_params`` / ``sklearn.base.clone`` work, and a
+method that needs a fitted detector says so when called on an unfitted one.
+
+Fitting is transactional: a subclass's ``_fit_state`` computes every learned attribute into a dict, and only when it
+has returned are they assigned, all at once. A fit that fails (bad input, bad parameters, a model that cannot be
+built) leaves a previously fitted detector exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+from reconad.errors import InputError, ModelFileError, NotFittedError
+from reconad.models import get_entry
+from reconad.persistence import check_weights, migrate, write_model_file
+from reconad.thresholds import Threshold, make_threshold, threshold_from_dict
+from reconad.training import TrainConfig, resolve_device, seeded, train_autoencoder
+
+
+class BaseDetector(BaseEstimator):
+    """The shared contract of :class:`~reconad.SeriesDetector` and :class:`~reconad.ImageDetector`."""
+
+    kind: ClassVar[str] = ""  # the registry kind of model this detector trains ("series" or "image")
+    default_threshold: ClassVar[Threshold | str] = "quantile"
+
+    # ---- fitted state ----------------------------------------------------------------------------------------------
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    def _check_fitted(self) -> None:
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(X) with normal data before using it")
+
+    def _commit(self, state: dict) -> None:
+        """Assign a complete fitted state at once (the last step of a fit or a load)."""
+        for name, value in state.items():
+            setattr(self, name, value)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> BaseDetector:
+        """A detector with a named configuration (see :mod:`reconad.presets`); keyword arguments override it."""
+        from reconad.presets import get_preset
+
+        kind, params = get_preset(name)
+        if kind != cls.__name__:
+            raise InputError(f"preset {name!r} is for {kind}, not {cls.__name__}; use {kind}.from_preset")
+        return cls(**{**params, **overrides})
+
+    def _check_model_kind(self) -> None:
+        entry = get_entry(self.model)
+        if entry.kind != self.kind:
+            raise InputError(
+                f"model {self.model!r} is an {entry.kind} model; {type(self).__name__} needs a {self.kind} model")
+
+    def _train_model(self, build, take, n_samples: int, config: TrainConfig, evaluate, seed: int,
+                     device: torch.device) -> tuple[torch.nn.Module, list[dict], int | None]:
+        """Build a model with ``build()`` and train it, both seeded by ``seed``: ``(model, history, best_epoch)``.
+
+        The initial weights are drawn under the seed too, so one ``random_state`` reproduces the whole fit.
+        """
+        with seeded(seed, device):
+            model = build().to(device)
+            result = train_autoencoder(model, take, n_samples, config, device, evaluate)
+        return model, result.history, result.best_epoch
+
+    # ---- thresholds --------------------------------------------------------------------------------------------------
+
+    def new_threshold(self) -> Threshold:
+        """A fresh, unfitted threshold as the ``threshold`` parameter asks (the detector's default when it is None).
+
+        Why: to fit the same label-free rule on other scores (a baseline's, another split's) and compare like with
+        like.
+        """
+        return make_threshold(self.default_threshold if self.threshold is None else self.threshold)
+
+    def _fitted_threshold(self, calibration_scores: np.ndarray) -> Threshold:
+        return self.new_threshold().fit(calibration_scores)
+
+    def predict(self, X) -> np.ndarray:
+        """0/1 labels: ``anomaly_score(X) > threshold_`` (the threshold was fitted without labels)."""
+        scores = self.anomaly_score(X)  # checks first that the detector is fitted
+        return self.threshold_.predict(scores)
+
+    # ---- persistence -------------------------------------------------------------------------------------------------
+
+    def params_document(self) -> dict:
+        """The constructor parameters as a JSON-ready dict (a threshold object becomes its description)."""
+        params = self.get_params()
+        if isinstance(params.get("threshold"), Threshold):
+            params["threshold"] = {"object": params["threshold"].to_dict()}
+        return params
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted detector to one file (safetensors weights + JSON); :func:`reconad.load` reads it.
+
+        Loading the file never runs code (no pickle), so a model file from someone else is safe to open.
+        """
+        self._check_fitted()
+        from reconad import __version__
+
+        document = {
+            "detector": type(self).__name__,
+            "reconad_version": __version__,
+            "torch_version": torch.__version__,
+            "numpy_version": np.__version__,
+            "params": self.params_document(),
+            "state": self._state_document(),
+        }
+        tensors = {f"model.{k}": v for k, v in self.model_.state_dict().items()}
+        tensors.update(self._extra_tensors())
+        write_model_file(path, tensors, document)
+
+    def _extra_tensors(self) -> dict[str, torch.Tensor]:
+        """Tensors besides the model's weights that the file must hold (e.g. the training codes of a density)."""
+        return {}
+
+    def _state_document(self) -> dict:
+        raise NotImplementedError
+
+    def _restore_state(self, state: dict, tensors: dict[str, torch.Tensor] | None = None) -> dict:
+        """The fitted attributes a file's state and tensors describe (raises ValueError / KeyError if bad).
+
+        Without ``tensors`` only the shapes are built (the first pass, on the meta device).
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def from_document(cls, document: dict, tensors: dict, path) -> BaseDetector:
+        """Rebuild a detector from a model file's JSON document and tensors, checking every value they carry."""
+        invalid = f"{path} is not a valid reconad model"
+        written_by = document.get("reconad_version", "an unknown version")
+        params, state = migrate(cls.__name__, document, path)
+        try:
+            if isinstance(params.get("threshold"), dict):
+                params["threshold"] = threshold_from_dict(params["threshold"]["object"])
+            detector = cls(**params)
+            detector._validate_params()  # a file's parameters are input too: checked before anything is built
+        except TypeError as exc:
+            raise ModelFileError(f"{path} (written by reconad {written_by}) has parameters this reconad does not "
+                                 f"know: {exc}; refit the detector with this version") from exc
+        except (KeyError, InputError) as exc:
+            raise ModelFileError(f"{invalid}: bad parameter ({exc})") from exc
+        weights = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+        try:
+            with torch.device("meta"):  # shapes first, on no memory: a file cannot make us allocate a huge model
+                shapes = detector._restore_state(state)["model_"].state_dict()
+            check_weights(shapes, weights)
+            fitted = detector._restore_state(state, tensors)
+            fitted["model_"].load_state_dict(weights, strict=True)
+            value = fitted["threshold_"].value_
+            if not (isinstance(value, float) and np.isfinite(value)):
+                raise ValueError(f"its threshold value {value!r} is not a finite number")
+            fitted["device_"] = resolve_device(detector.device)
+        except KeyError as exc:
+            raise ModelFileError(f"{invalid}: field {exc} is missing from its state") from exc
+        except (TypeError, ValueError, RuntimeError, AttributeError) as exc:  # InputError is a ValueError
+            raise ModelFileError(f"{invalid}: {exc}") from exc
+        fitted["model_"].to(fitted["device_"]).eval()
+        detector._commit(fitted)
+        return detector
