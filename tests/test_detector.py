@@ -13,7 +13,6 @@ import reconad
 from reconad import InputError, ModelFileError, NotFittedError, SeriesDetector
 from reconad.data import make_sine
 from reconad.metrics import auprc
-from reconad.thresholds import BatchSplit
 
 FAST = dict(window=20, stride=5, epochs=2, hidden_size=8, batch_size=16, verbose=False)
 
@@ -89,23 +88,21 @@ def test_clone_and_params():
 def test_preset_is_the_notebook_configuration():
     explicit = SeriesDetector(model="rnn", decoder="autoregressive", hidden_size=32, num_layers=2, window=100,
                               stride=10, score_stride=100, scaler=None, calibration_split=0, epochs=20,
-                              batch_size=8, lr=1e-3, drift=None, context=0, random_state=5)
+                              batch_size=8, lr=1e-3, drift=None, random_state=5)
     assert SeriesDetector.from_preset("sine-notebook", random_state=5).get_params() == explicit.get_params()
-    with pytest.raises(InputError, match="known presets: mnist-slides, sine-notebook, whole-recording"):
+    with pytest.raises(InputError, match="known presets: mnist-slides, sine-notebook$"):
         SeriesDetector.from_preset("nope")
     with pytest.raises(InputError, match="is for ImageDetector, not SeriesDetector"):
         SeriesDetector.from_preset("mnist-slides")
     slides = reconad.ImageDetector(model="mlp", latent_dim=64, transforms=None, error="mse", density=None, epochs=5,
                                    batch_size=32, lr=1e-3, random_state=5)
     assert reconad.ImageDetector.from_preset("mnist-slides", random_state=5).get_params() == slides.get_params()
-    recording = SeriesDetector(min_scale=0.01, smooth=31, context=0, threshold=BatchSplit(k=2.0), random_state=5)
-    assert SeriesDetector.from_preset("whole-recording", random_state=5).get_params() == recording.get_params()
 
     from reconad.presets import list_presets
 
-    assert list_presets("SeriesDetector") == ["sine-notebook", "whole-recording"]
+    assert list_presets("SeriesDetector") == ["sine-notebook"]
     assert list_presets("ImageDetector") == ["mnist-slides"]
-    assert list_presets() == ["mnist-slides", "sine-notebook", "whole-recording"]
+    assert list_presets() == ["mnist-slides", "sine-notebook"]
 
 
 def test_calibration_split_zero_uses_training_scores_and_says_so(sine):
@@ -113,15 +110,30 @@ def test_calibration_split_zero_uses_training_scores_and_says_so(sine):
     assert "training data" in det.threshold_source_
 
 
-def test_validation_history_and_best_checkpoint(sine):
-    det = SeriesDetector(model="gru", random_state=0, checkpoint="best", **{**FAST, "epochs": 3})
+def test_validation_keeps_the_best_epoch(sine):
+    det = SeriesDetector(model="gru", random_state=0, **{**FAST, "epochs": 3})
     det.fit(sine.train, validation=(sine.test, sine.test_labels))
     assert [h["epoch"] for h in det.history_] == [1, 2, 3]
     assert {"train_loss", "val_auprc", "val_roc_auc", "val_oracle_f1"} <= set(det.history_[0])
     best = max(det.history_, key=lambda h: h["val_auprc"])
     assert det.best_epoch_ == best["epoch"]
-    det.set_params(context=0)  # validation scores are the threshold's: before context re-ranks the unflagged steps
+    # the kept weights are that epoch's: the validation scores are the detector's scores (no threshold in them)
     assert auprc(sine.test_labels, det.anomaly_score(sine.test)) == pytest.approx(best["val_auprc"], rel=1e-6)
+
+
+def test_track_records_metrics_without_choosing_the_epoch(sine):
+    det = SeriesDetector(model="gru", random_state=0, **{**FAST, "epochs": 3})
+    det.fit(sine.train, track={"test": (sine.test, sine.test_labels)})
+    assert [h["epoch"] for h in det.history_] == [1, 2, 3]
+    assert {"train_loss", "test_auprc", "test_roc_auc", "test_oracle_f1"} <= set(det.history_[0])
+    assert not any(k.startswith("val_") for k in det.history_[0])
+    assert det.best_epoch_ == 3  # the last epoch, whatever the tracked metrics say
+    last = det.history_[-1]["test_auprc"]
+    assert auprc(sine.test_labels, det.anomaly_score(sine.test)) == pytest.approx(last, rel=1e-6)
+    plain = SeriesDetector(model="gru", random_state=0, **{**FAST, "epochs": 3}).fit(sine.train)
+    np.testing.assert_array_equal(plain.anomaly_score(sine.test), det.anomaly_score(sine.test))  # tracking is free
+    with pytest.raises(InputError, match="reserved for validation"):
+        SeriesDetector(**FAST).fit(sine.train, track={"val": (sine.test, sine.test_labels)})
 
 
 @pytest.mark.parametrize(
@@ -264,14 +276,31 @@ def test_save_to_a_missing_folder_is_a_clear_error(fitted, tmp_path):
 
 
 def test_smoothing_defaults_to_the_model_family(sine):
-    """Window models smooth over 5 steps by default; recurrent ones score per step, as the course notebook."""
+    """Window models smooth over 5 steps; recurrent ones score per step, as the course notebook."""
+    from reconad.scoring import moving_average
+
     kw = {**FAST, "epochs": 1}
     dense = SeriesDetector(model="dense", random_state=0, **kw).fit(sine.train)
-    np.testing.assert_array_equal(dense.anomaly_score(sine.test),
-                                  dense.set_params(smooth=5).anomaly_score(sine.test))
-    assert not np.array_equal(dense.anomaly_score(sine.test), dense.set_params(smooth=1).anomaly_score(sine.test))
+    assert dense.scorer_.smooth == 5 and dense.scorer_.reach == (2, 2)
+    raw = dense.scorer_.folded_errors(dense.scorer_.prepare(sine.test))
+    n = len(sine.test)
+    np.testing.assert_array_equal(dense.anomaly_score(sine.test), moving_average(raw, 0, 0, n, n, 5))
+    assert not np.array_equal(dense.anomaly_score(sine.test), raw)
     rnn = SeriesDetector(model="rnn", random_state=0, **kw).fit(sine.train)
-    np.testing.assert_array_equal(rnn.anomaly_score(sine.test), rnn.set_params(smooth=1).anomaly_score(sine.test))
+    assert rnn.scorer_.smooth == 1 and rnn.scorer_.reach == (0, 0)
+    np.testing.assert_array_equal(rnn.anomaly_score(sine.test),
+                                  rnn.scorer_.folded_errors(rnn.scorer_.prepare(sine.test)))
+
+
+def test_moving_average_is_a_centred_mean_with_repeated_edges():
+    from reconad.scoring import moving_average
+
+    raw = np.array([1.0, 2.0, 6.0, 0.0, 5.0])
+    # size 3: each step with its neighbours, the edges repeating their end values
+    np.testing.assert_allclose(moving_average(raw, 0, 0, 5, 5, 3), [4 / 3, 3, 8 / 3, 11 / 3, 10 / 3])
+    # a slice of the series (raw steps [1, 5)) gives the same bits for the steps it covers with their neighbours
+    np.testing.assert_array_equal(moving_average(raw[1:], 1, 2, 4, 5, 3), moving_average(raw, 0, 0, 5, 5, 3)[2:4])
+    np.testing.assert_array_equal(moving_average(raw, 0, 1, 4, 5, 1), raw[1:4])
 
 
 @pytest.mark.parametrize("score_stride", [1, 7])
@@ -280,41 +309,31 @@ def test_batched_scoring_equals_one_unbatched_pass(monkeypatch, score_stride):
     import torch
 
     from reconad.data.windows import fold_windows, gather_windows, window_starts
-    from reconad.detector import centred_moving_average, with_context
+    from reconad.scoring import SeriesScorer, moving_average
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(500, 4)).astype(np.float32)
     det = SeriesDetector(window=20, score_stride=score_stride, epochs=1, verbose=False, random_state=0).fit(x[:200])
+    scorer = det.scorer_
+    assert scorer.stride == score_stride
     # the whole (N, W, D) window tensor in one model call, folded in one go: the unbatched reference
-    scaled = det._scale(x)
-    starts = window_starts(len(x), det.window_, det._score_stride)
+    scaled = scorer.scale(x.copy())
+    starts = window_starts(len(x), det.window_, score_stride)
     windows = torch.from_numpy(gather_windows(scaled, starts, det.window_))  # (N, W, D)
     with torch.no_grad():
         errors = ((det.model_(windows) - windows) ** 2).amax(dim=-1).numpy()  # (N, W)
     raw = fold_windows(errors, starts, len(x))
-    smoothed = centred_moving_average(raw, 0, 0, len(x), len(x), det._smooth)
-    expected = with_context(smoothed, 0, 0, len(x), len(x), det.context, det.threshold_.value_)
-    monkeypatch.setattr(SeriesDetector, "_score_batch", lambda self, n_features: 6)  # many small batches
+    expected = moving_average(raw, 0, 0, len(x), len(x), scorer.smooth)
+    monkeypatch.setattr(SeriesScorer, "batch_size", lambda self: 6)  # many small batches
     np.testing.assert_allclose(det.anomaly_score(x), expected, rtol=1e-5, atol=1e-7)
     assert len(starts) > 6 * 10  # the batched run really used many batches
 
 
-def test_bf16_precision_scores_close_to_fp32_and_is_saved(tmp_path):
-    from scipy.stats import spearmanr
-
-    rng = np.random.default_rng(5)
-    x = rng.normal(size=(600, 3)).astype(np.float32)
-    x[450:470] += 3.0
-    det = SeriesDetector(window=20, epochs=3, verbose=False, random_state=0).fit(x[:300])
-    fp32 = det.anomaly_score(x[300:])
-    det.precision = "bf16"  # the same weights, forward passes in bfloat16
-    bf16 = det.anomaly_score(x[300:])
-    assert not np.array_equal(bf16, fp32)  # autocast really ran in bfloat16
-    assert np.median(np.abs(bf16 - fp32) / fp32) < 0.03
-    assert spearmanr(bf16, fp32).statistic > 0.99
-    trained = SeriesDetector(window=20, epochs=3, precision="bf16", verbose=False, random_state=0).fit(x[:300])
-    assert np.isfinite(trained.history_[-1]["train_loss"])
-    trained.save(tmp_path / "bf16.reconad")
-    assert reconad.load(tmp_path / "bf16.reconad").precision == "bf16"
-    with pytest.raises(InputError, match="precision"):
-        SeriesDetector(precision="fp8").fit(x[:300])
+def test_removed_parameters_are_gone():
+    """context, spread, min_scale, fold, smooth, checkpoint and precision left the constructor."""
+    params = SeriesDetector().get_params()
+    assert len(params) == 18
+    for name in ("context", "spread", "min_scale", "fold", "smooth", "checkpoint", "precision"):
+        assert name not in params
+        with pytest.raises(TypeError):
+            SeriesDetector(**{name: 1})
