@@ -1,36 +1,17 @@
-"""Reproduce the lecture slides' MNIST experiments and record them under benchmarks/results/.
+"""The mnist-course benchmark: the lecture slides' MNIST grid (normal digits vs digit 0), seeds 0-2.
 
-Runs exactly what ``reconad experiment mnist-course --out benchmarks/results`` runs (the same handler), so
-the committed table is the command's output: anomaly digit 0; normal {1}, {1, 2}, {1, ..., 5}; models mlp,
-deep (4 layers) and conv; latent 64 and 4; seeds 0, 1, 2; 5 epochs, batch 32, Adam 1e-3.
+The same as ``reconad bench mnist-course``; the logic lives in ``reconad.bench``. Writes
+benchmarks/results/mnist_course.json and mnist_course.md; further options are passed on (``--help`` lists them).
 
-    python benchmarks/mnist_course.py [--seeds 0,1,2] [--models mlp,deep,conv] [...]
-    python benchmarks/mnist_course.py oneclass [--digits 0,1] [...]
-
-Any further options are passed to the command (``--epochs``, ``--seeds``, ``--models``, ``--latent-dims``,
-``--digits``, ``--quiet``).
+    OMP_NUM_THREADS=1 python benchmarks/mnist_course.py [options]
 """
 
-from __future__ import annotations
-
-import argparse
 import sys
 from pathlib import Path
 
-from reconad.experiments import add_cli
+from reconad.bench import main
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
-
-def main(argv: list[str]) -> int:
-    name = "mnist-course"
-    if argv and argv[0] in ("oneclass", "mnist-oneclass"):
-        name, argv = "mnist-oneclass", argv[1:]
-    parser = argparse.ArgumentParser(prog="mnist_course.py")
-    add_cli(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["experiment", name, "--out", str(RESULTS), *argv])
-    return args.func(args)
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(["mnist-course", "--out", str(RESULTS), *sys.argv[1:]]))

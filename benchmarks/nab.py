@@ -1,18 +1,17 @@
-"""The NAB benchmark with reconad's defaults next to IsolationForest and PCA (see reconad.bench for the protocol).
+"""The nab benchmark: NAB with SeriesDetector's defaults next to IsolationForest and PCA window baselines.
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/nab.py`` (the same as ``reconad bench nab``); writes
-benchmarks/results/nab.json and nab.md.
+The same as ``reconad bench nab``; the logic lives in ``reconad.bench``. Writes
+benchmarks/results/nab.json and nab.md; further options are passed on (``--help`` lists them).
+
+    OMP_NUM_THREADS=1 python benchmarks/nab.py [options]
 """
 
-import os
+import sys
+from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+from reconad.bench import main
 
-from _common import RESULTS  # noqa: E402
-
-from reconad.bench import run_suite, summary_line  # noqa: E402
+RESULTS = Path(__file__).resolve().parent / "results"
 
 if __name__ == "__main__":
-    result = run_suite("nab", RESULTS, progress=print)
-    for detector, summary in result["summary"].items():
-        print(detector, summary_line(summary))
+    sys.exit(main(["nab", "--out", str(RESULTS), *sys.argv[1:]]))

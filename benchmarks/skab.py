@@ -1,18 +1,17 @@
-"""The SKAB benchmark with reconad's defaults next to IsolationForest and PCA (see reconad.bench for the protocol).
+"""The skab benchmark: SKAB with SeriesDetector's defaults next to IsolationForest and PCA window baselines.
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/skab.py`` (the same as ``reconad bench skab``); writes
-benchmarks/results/skab.json and skab.md.
+The same as ``reconad bench skab``; the logic lives in ``reconad.bench``. Writes
+benchmarks/results/skab.json and skab.md; further options are passed on (``--help`` lists them).
+
+    OMP_NUM_THREADS=1 python benchmarks/skab.py [options]
 """
 
-import os
+import sys
+from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+from reconad.bench import main
 
-from _common import RESULTS  # noqa: E402
-
-from reconad.bench import run_suite, summary_line  # noqa: E402
+RESULTS = Path(__file__).resolve().parent / "results"
 
 if __name__ == "__main__":
-    result = run_suite("skab", RESULTS, progress=print)
-    for detector, summary in result["summary"].items():
-        print(detector, summary_line(summary))
+    sys.exit(main(["skab", "--out", str(RESULTS), *sys.argv[1:]]))
