@@ -86,6 +86,22 @@ class BaseDetector(BaseEstimator):
     def _fitted_threshold(self, calibration_scores: np.ndarray) -> Threshold:
         return self.new_threshold().fit(calibration_scores)
 
+    def set_threshold(self, threshold) -> BaseDetector:
+        """Change the alarm rule without retraining: fit ``threshold`` on the stored calibration scores.
+
+        ``threshold`` is a name from ``reconad.thresholds.THRESHOLDS`` or a threshold object. The scores do not
+        change (they never read the threshold); only ``threshold_`` and the ``threshold`` parameter do. Returns
+        ``self``. A threshold that fails to fit leaves the detector as it was.
+        """
+        self._check_fitted()
+        if self.calibration_scores_ is None:
+            raise InputError("this detector was loaded from a file written before calibration scores were saved; "
+                             "refit it to change its threshold")
+        fitted = make_threshold(threshold).fit(self.calibration_scores_)
+        self.threshold = threshold
+        self.threshold_ = fitted
+        return self
+
     def predict(self, X) -> np.ndarray:
         """0/1 labels: ``anomaly_score(X) > threshold_`` (the threshold was fitted without labels)."""
         scores = self.anomaly_score(X)  # checks first that the detector is fitted
@@ -117,6 +133,8 @@ class BaseDetector(BaseEstimator):
             "state": self._state_document(),
         }
         tensors = {f"model.{k}": v for k, v in self.model_.state_dict().items()}
+        if self.calibration_scores_ is not None:
+            tensors["calibration.scores"] = torch.from_numpy(np.asarray(self.calibration_scores_, dtype=np.float64))
         tensors.update(self._extra_tensors())
         write_model_file(path, tensors, document)
 
@@ -143,8 +161,8 @@ class BaseDetector(BaseEstimator):
         try:
             if isinstance(params.get("threshold"), dict):
                 params["threshold"] = threshold_from_dict(params["threshold"]["object"])
-            detector = cls(**params)
-            detector._validate_params()  # a file's parameters are input too: checked before anything is built
+            new = cls(**params)
+            new._validate_params()  # a file's parameters are input too: checked before anything is built
         except TypeError as exc:
             raise ModelFileError(f"{path} (written by reconad {written_by}) has parameters this reconad does not "
                                  f"know: {exc}; refit the detector with this version") from exc
@@ -153,18 +171,29 @@ class BaseDetector(BaseEstimator):
         weights = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
         try:
             with torch.device("meta"):  # shapes first, on no memory: a file cannot make us allocate a huge model
-                shapes = detector._restore_state(state)["model_"].state_dict()
+                shapes = new._restore_state(state)["model_"].state_dict()
             check_weights(shapes, weights)
-            fitted = detector._restore_state(state, tensors)
+            fitted = new._restore_state(state, tensors)
             fitted["model_"].load_state_dict(weights, strict=True)
             value = fitted["threshold_"].value_
             if not (isinstance(value, float) and np.isfinite(value)):
                 raise ValueError(f"its threshold value {value!r} is not a finite number")
-            fitted["device_"] = resolve_device(detector.device)
+            fitted["calibration_scores_"] = _calibration_scores(tensors.get("calibration.scores"))
+            fitted["device_"] = resolve_device(new.device)
         except KeyError as exc:
             raise ModelFileError(f"{invalid}: field {exc} is missing from its state") from exc
         except (TypeError, ValueError, RuntimeError, AttributeError) as exc:  # InputError is a ValueError
             raise ModelFileError(f"{invalid}: {exc}") from exc
         fitted["model_"].to(fitted["device_"]).eval()
-        detector._commit(fitted)
-        return detector
+        new._commit(fitted)
+        return new
+
+
+def _calibration_scores(tensor: torch.Tensor | None) -> np.ndarray | None:
+    """The calibration scores a file holds (files written before they were saved hold none), checked."""
+    if tensor is None:
+        return None
+    if tensor.ndim != 1 or len(tensor) < 1 or tensor.dtype != torch.float64 or not torch.isfinite(tensor).all():
+        raise ValueError(f"its calibration scores are not a non-empty vector of finite float64 values "
+                         f"({tensor.dtype} {tuple(tensor.shape)})")
+    return tensor.numpy().copy()

@@ -188,7 +188,8 @@ class ImageDetector(BaseDetector):
             source = f"held-out training images ({len(cal_index)} of {len(images)})"
         self._commit({"model_": model, "image_shape_": shape, "memory_": memory, "score_stats_": stats,
                       "seed_": seed, "device_": device, "history_": history, "best_epoch_": best_epoch,
-                      "threshold_": self._fitted_threshold(calibration), "threshold_source_": source})
+                      "threshold_": self._fitted_threshold(calibration), "threshold_source_": source,
+                      "calibration_scores_": calibration})
         return self
 
     @staticmethod

@@ -229,14 +229,15 @@ class SeriesDetector(BaseDetector):
         if calibration is None:
             log.info("threshold fitted on training scores because calibration_split=0")
             source = "training data (calibration_split=0: optimistic, the model saw it)"
-            threshold = self._fitted_threshold(fitted.score_scaled(train_scaled))
+            calibration_scores = fitted.score_scaled(train_scaled)
         else:
             source = f"held-out tail of the training data ({len(calibration)} steps)"
-            threshold = self._fitted_threshold(fitted.score_scaled(fitted.scale(calibration)))
+            calibration_scores = fitted.score_scaled(fitted.scale(calibration))
         self._commit({"model_": model, "scorer_": fitted, "scaler_": scaler, "window_": window, "stride_": stride,
                       "n_features_in_": n_features, "feature_names_in_": names, "drifting_": drifting,
                       "seed_": seed, "device_": device, "history_": history, "best_epoch_": best_epoch,
-                      "threshold_": threshold, "threshold_source_": source})
+                      "threshold_": self._fitted_threshold(calibration_scores), "threshold_source_": source,
+                      "calibration_scores_": calibration_scores})
         return self
 
     @property
