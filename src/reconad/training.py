@@ -27,13 +27,6 @@ from reconad.errors import InputError
 log = logging.getLogger("reconad")
 
 CHECKPOINTS = ("last", "best")
-PRECISIONS = ("fp32", "bf16")
-
-
-def autocast(device: torch.device, precision: str):
-    """The forward passes' precision: ``"fp32"`` as is, ``"bf16"`` under ``torch.autocast`` (matrix products in
-    bfloat16, reductions and the loss in float32), on CUDA or the CPU."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def progress(iterable: Iterable, enabled: bool, **kwargs) -> Iterable:
@@ -107,7 +100,6 @@ class TrainConfig:
     checkpoint: str = "last"  # "best": keep the weights of the epoch with the best monitored metric
     monitor: str | None = None  # a key of evaluate()'s dict, higher is better
     verbose: bool = True
-    precision: str = "fp32"  # or "bf16": the forward pass under torch.autocast (see autocast)
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -118,8 +110,6 @@ class TrainConfig:
             raise InputError(f"lr must be a positive number, got {self.lr!r}")
         if self.checkpoint not in CHECKPOINTS:
             raise InputError(f"checkpoint must be one of {CHECKPOINTS}, got {self.checkpoint!r}")
-        if self.precision not in PRECISIONS:
-            raise InputError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
 
 @dataclass
@@ -188,8 +178,7 @@ def _train(model, take, n_samples, config, device, evaluate) -> TrainResult:
             if pin:
                 inputs, targets = inputs.pin_memory(), targets.pin_memory()
             inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-            with autocast(device, config.precision):
-                x_hat = net(inputs).float()
+            x_hat = net(inputs).float()
             if world_size == 1:
                 loss = torch.mean((x_hat - targets) ** 2)
             else:  # sum over this rank's share / (whole batch) * world: DDP's mean is the full batch's mean
