@@ -89,18 +89,21 @@ def test_explain_names_the_sensor_behind_each_region(two_feature_detector):
     assert bad.status_code == 422 and "explain='maybe' is not true or false" in bad.json()["error"]
 
 
-def test_a_batch_relative_threshold_answers_the_level_it_flagged_at():
-    from reconad.thresholds import BatchSplit
-
-    t = np.arange(600)
-    frame = pd.DataFrame({"a": np.sin(t / 10), "b": np.cos(t / 7)})
-    det = SeriesDetector(model="dense", threshold=BatchSplit(k=2.0), **FAST).fit(frame)
-    x = frame.to_numpy()[:300].copy()
-    x[100:160, 0] += 2.0
-    body = TestClient(create_app(det, token="")).post("/score", json=x.tolist()).json()
-    scores = np.asarray(body["scores"])
-    assert body["threshold"] == det.threshold_.level(scores) and body["threshold"] > det.threshold_.value_
-    assert body["labels"] == (scores > body["threshold"]).astype(int).tolist()
+def test_the_answered_threshold_is_the_fitted_one_whatever_the_batch(two_feature_detector):
+    """The score never reads the threshold, and the threshold never reads the batch: every request answers the
+    label-free level fitted at training, and flags exactly the scores above it."""
+    det = two_feature_detector
+    client = TestClient(create_app(det, token=""))
+    t = np.arange(300)
+    calm = np.column_stack([np.sin(t / 10), np.cos(t / 7)])
+    faulty = calm.copy()
+    faulty[100:160, 0] += 20.0  # a fault far above everything else: a batch-relative level would rise with it
+    for x in (calm, faulty):
+        body = client.post("/score", json=x.tolist()).json()
+        scores = np.asarray(body["scores"])
+        assert body["threshold"] == float(det.threshold_) == det.threshold_.value_
+        assert body["labels"] == (scores > body["threshold"]).astype(int).tolist() == det.predict(x).tolist()
+    assert sum(body["labels"]) > 0  # the fault is flagged against the fixed level
 
 
 def test_json_rows_and_csv_with_and_without_header(two_feature_detector):
@@ -231,11 +234,11 @@ def test_an_unexpected_error_is_still_a_json_500_without_a_traceback(model_path,
 
 
 def test_the_model_is_loaded_once_at_start(model_path, monkeypatch, sine):
-    import reconad.detector
+    import reconad.detectors
 
     calls = []
-    real = reconad.detector.load
-    monkeypatch.setattr(reconad.detector, "load", lambda path: calls.append(path) or real(path))
+    real = reconad.detectors.load
+    monkeypatch.setattr(reconad.detectors, "load", lambda path: calls.append(path) or real(path))
     client = TestClient(create_app(model_path, token=""))
     for _ in range(3):
         assert client.post("/score", json=sine.test[:100].tolist()).status_code == 200
