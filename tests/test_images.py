@@ -123,3 +123,66 @@ def test_as_images_adds_the_channel():
     binary = as_images(np.eye(4, dtype=bool)[None])  # binary masks are images too
     assert binary.dtype == np.float32 and binary.sum() == 4
     assert as_images(np.full((1, 2, 2), 255, np.uint8) // 255).max() == 1.0
+
+
+# ---- image files given on the command line -------------------------------------------------------------------------
+
+
+def test_png_folders_and_idx_files_are_image_data(tmp_path, images):
+    from PIL import Image
+
+    from reconad.data.images import is_image_data, read_image_labels, read_images
+
+    (tmp_path / "x.idx").write_bytes(idx_bytes(images))
+    (tmp_path / "unnamed").write_bytes(idx_bytes(images))  # found by its magic number
+    (tmp_path / "t.csv").write_text("a\n1\n")
+    assert is_image_data(tmp_path) and is_image_data(tmp_path / "x.idx") and is_image_data(tmp_path / "unnamed")
+    assert not is_image_data(tmp_path / "t.csv") and not is_image_data(tmp_path / "missing.csv")
+    x, names = read_images(tmp_path / "x.idx")
+    assert x.shape == (3, 1, 4, 5) and x.dtype == np.float32 and names == ["0", "1", "2"]
+    np.testing.assert_allclose(x[:, 0] * 255, images, atol=1e-4)
+    folder = tmp_path / "png"
+    folder.mkdir()
+    for i, picture in enumerate(images[::-1]):
+        Image.fromarray(picture).save(folder / f"{i}.png")
+    x, names = read_images(folder)
+    assert x.shape == (3, 1, 4, 5) and names == ["0.png", "1.png", "2.png"]  # grey: one channel
+    np.testing.assert_allclose(x[0, 0] * 255, images[2], atol=1e-4)
+    (tmp_path / "labels.csv").write_text("label\n3\n7\n3\n")
+    assert read_image_labels(tmp_path / "labels.csv", 3, normal=[3]).tolist() == [0, 1, 0]
+    (tmp_path / "labels.idx").write_bytes(idx_bytes(np.array([0, 1, 1])))
+    assert read_image_labels(tmp_path / "labels.idx", 3).tolist() == [0, 1, 1]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("empty folder", "holds no .png files"),
+    ("sizes differ", "resize the images to one size"),
+    ("not a png", "is not a readable PNG image"),
+    ("labels as images", "is it a labels file"),
+    ("label count", "has 2 labels but there are 3 images"),
+    ("not 0/1", "are not all 0/1"),
+    ("text labels", "non-numeric or missing values"),
+])
+def test_image_files_raise_one_clear_error(tmp_path, case, message):
+    from PIL import Image
+
+    from reconad.data.images import read_image_labels, read_images
+
+    folder = tmp_path / "png"
+    folder.mkdir()
+    if case == "sizes differ":
+        Image.fromarray(np.zeros((4, 5), np.uint8)).save(folder / "a.png")
+        Image.fromarray(np.zeros((5, 5), np.uint8)).save(folder / "b.png")
+    elif case == "not a png":
+        (folder / "a.png").write_bytes(b"not a picture")
+    if case in ("empty folder", "sizes differ", "not a png"):
+        call = lambda: read_images(folder)  # noqa: E731
+    elif case == "labels as images":
+        (tmp_path / "labels.idx").write_bytes(idx_bytes(np.array([0, 1, 1])))
+        call = lambda: read_images(tmp_path / "labels.idx")  # noqa: E731
+    else:
+        text = {"label count": "y\n0\n1\n", "not 0/1": "y\n0\n1\n2\n", "text labels": "y\n0\nx\n1\n"}[case]
+        (tmp_path / "labels.csv").write_text(text)
+        call = lambda: read_image_labels(tmp_path / "labels.csv", 3)  # noqa: E731
+    with pytest.raises(InputError, match=message):
+        call()

@@ -1,4 +1,4 @@
-"""Image sources: IDX files (the MNIST format) and scikit-learn's bundled 8x8 digits.
+"""Image sources: IDX files (the MNIST format), folders of PNG files and scikit-learn's bundled 8x8 digits.
 
 Every loader returns float32 images ``(N, 1, H, W)`` scaled to [0, 1] and integer labels ``(N,)``, the
 shape :class:`reconad.ImageDetector` takes. Nothing here downloads: MNIST is read from files that are
@@ -175,3 +175,103 @@ def as_images(X, what: str = "images") -> np.ndarray:
             "(for 8-bit images divide by 255)"
         )
     return np.ascontiguousarray(array, dtype=np.float32)
+
+
+# ---- image files given on the command line: IDX files and folders of PNG images --------------------------------
+
+IDX_SUFFIXES = (".idx", "-ubyte", ".idx.gz", "-ubyte.gz")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
+
+
+def is_image_data(path: str | os.PathLike) -> bool:
+    """Whether ``path`` holds images: a folder (of PNG files), or an IDX file by its name or its magic number.
+
+    A table (CSV, Parquet, ...) or a path that does not exist holds no images.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return True
+    if path.name.lower().endswith(IDX_SUFFIXES):
+        return True
+    if path.is_file() and path.suffix.lower() not in TABLE_SUFFIXES:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+        return len(head) == 4 and head[:3] == b"\x00\x00\x08"
+    return False
+
+
+def read_png_folder(folder: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
+    """The ``.png`` files of a folder, in sorted name order: images ``(N, C, H, W)`` in [0, 1] and file names.
+
+    Grey images (every channel equal) get one channel, others three (RGB). Raises :class:`InputError` for a
+    folder without PNG files, an unreadable file, or images of different sizes.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")
+    if not files:
+        raise InputError(f"folder {folder} holds no .png files; pass a folder of PNG images or an IDX file")
+    arrays = []
+    for file in files:
+        try:
+            with Image.open(file) as picture:
+                array = np.asarray(picture.convert("RGB"), dtype=np.float32) / np.float32(255)  # (H, W, 3)
+        except (UnidentifiedImageError, OSError) as exc:
+            raise InputError(f"{file} is not a readable PNG image ({exc})") from exc
+        if arrays and array.shape != arrays[0].shape:
+            raise InputError(f"{file} is {array.shape[1]}x{array.shape[0]} pixels but {files[0].name} is "
+                             f"{arrays[0].shape[1]}x{arrays[0].shape[0]}; resize the images to one size")
+        arrays.append(array)
+    images = np.moveaxis(np.stack(arrays), -1, 1)  # (N, H, W, 3) -> (N, 3, H, W)
+    if (images == images[:, :1]).all():  # grey images: one channel
+        images = images[:, :1]
+    return np.ascontiguousarray(images), [f.name for f in files]
+
+
+def read_images(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
+    """Images ``(N, C, H, W)`` float32 in [0, 1] and their names, from an IDX file or a folder of PNG files.
+
+    An IDX file's images are named by their index (``"0"``, ``"1"``, ...), a folder's by their file names.
+    Raises :class:`InputError` for a damaged IDX file or one that holds labels rather than images.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return read_png_folder(path)
+    images = read_idx(path)
+    if images.ndim not in (3, 4):
+        raise InputError(f"{path} holds an array of shape {images.shape}, not images (N, H, W); is it a labels file?")
+    images = images.astype(np.float32) / np.float32(255)
+    images = images[:, None] if images.ndim == 3 else images  # (N, H, W) -> (N, 1, H, W)
+    return images, [str(i) for i in range(len(images))]
+
+
+def read_image_labels(path: str | os.PathLike, count: int, normal: list[int] | None = None) -> np.ndarray:
+    """0/1 labels ``(count,)`` (1 = anomaly) of ``count`` images, from an IDX labels file or a table.
+
+    A table (CSV or Parquet) gives one label per row in its last column (for a PNG folder: the files in sorted
+    name order). ``normal`` names the classes that are normal, so class labels (e.g. MNIST digits) become 0/1;
+    without it the labels must already be 0/1. Raises :class:`InputError` for non-numeric or missing values,
+    a count that does not match the images, or labels that are not 0/1 when ``normal`` is not given.
+    """
+    file = Path(path)
+    if is_image_data(file) and not file.is_dir():
+        values = read_idx(file, ndim=1).astype(np.int64)
+    else:
+        import pandas as pd
+
+        from reconad.data.tables import load_frame
+
+        frame = load_frame(file)
+        values = pd.to_numeric(frame.iloc[:, -1], errors="coerce").to_numpy()
+        if np.isnan(values).any():
+            raise InputError(f"labels file {file} has non-numeric or missing values in column {frame.columns[-1]!r}")
+    if len(values) != count:
+        raise InputError(f"labels file {file} has {len(values)} labels but there are {count} images; pass the "
+                         "labels of these images, in the same order")
+    if normal is not None:
+        return (~np.isin(values, normal)).astype(np.int8)
+    if not np.isin(values, (0, 1)).all():
+        raise InputError(f"labels in {file} are not all 0/1; pass the normal classes (--normal CLASSES on the "
+                         "command line, normal= here) to say which classes are normal")
+    return values.astype(np.int8)
