@@ -14,13 +14,14 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from reconad.metrics import regions
-from reconad.persistence import atomic_write_bytes
 
 TRUE_COLOR, PRED_COLOR, THRESHOLD_COLOR = "tab:red", "tab:green", "tab:red"
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix) atomically, like every other output."""
+    from reconad.persistence import atomic_write_bytes
+
     path = Path(path)
     buffer = io.BytesIO()
     fig.savefig(buffer, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi, bbox_inches="tight")

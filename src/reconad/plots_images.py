@@ -1,7 +1,8 @@
 """Figures for image experiments: ROC curves, score histograms, inputs vs reconstructions, training history.
 
-Every function draws on a new matplotlib figure (the non-interactive Agg canvas, so no display is needed),
-writes it to ``path`` through a temporary file and returns the path. Nothing here trains or scores.
+Each ``plot_*`` function draws on a new matplotlib figure (the object API, so no display is needed) and returns
+it; the function of the same name without ``plot_`` writes that figure to ``path`` through a temporary file and
+returns the path. Nothing here trains or scores.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sklearn.metrics import roc_curve
 from reconad.plots import save_figure
 
 
-def roc_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path, title: str = "ROC curve") -> Path:
+def plot_roc_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str = "ROC curve") -> Figure:
     """One ROC curve per entry ``label -> (labels 0/1, scores)``, with its AUC in the legend."""
     from reconad.metrics import roc_auc
 
@@ -30,10 +31,15 @@ def roc_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path, title:
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title, xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower right", fontsize=7)
-    return save_figure(fig, path)
+    return fig
 
 
-def score_histograms(panels: Mapping[str, tuple[np.ndarray, np.ndarray]], path, title: str = "") -> Path:
+def roc_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path, title: str = "ROC curve") -> Path:
+    """:func:`plot_roc_curves` written to ``path``."""
+    return save_figure(plot_roc_curves(curves, title), path)
+
+
+def plot_score_histograms(panels: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str = "") -> Figure:
     """Per panel ``label -> (labels 0/1, scores)``: histograms of the normal and the anomalous images' scores."""
     cols = min(3, len(panels))
     rows = math.ceil(len(panels) / cols)
@@ -50,11 +56,16 @@ def score_histograms(panels: Mapping[str, tuple[np.ndarray, np.ndarray]], path, 
         ax.set_axis_off()
     if title:
         fig.suptitle(title)
-    return save_figure(fig, path)
+    return fig
 
 
-def reconstruction_grid(images: np.ndarray, rows: Mapping[str, np.ndarray], path, captions: Sequence[str] = (),
-                        title: str = "") -> Path:
+def score_histograms(panels: Mapping[str, tuple[np.ndarray, np.ndarray]], path, title: str = "") -> Path:
+    """:func:`plot_score_histograms` written to ``path``."""
+    return save_figure(plot_score_histograms(panels, title), path)
+
+
+def plot_reconstruction_grid(images: np.ndarray, rows: Mapping[str, np.ndarray], captions: Sequence[str] = (),
+                             title: str = "") -> Figure:
     """The input images ``(N, C, H, W)`` on the first row and each ``label -> reconstructions`` below."""
     all_rows = {"input": images, **rows}
     n = len(images)
@@ -74,7 +85,13 @@ def reconstruction_grid(images: np.ndarray, rows: Mapping[str, np.ndarray], path
                 ax.set_title(captions[c], fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
+    return fig
+
+
+def reconstruction_grid(images: np.ndarray, rows: Mapping[str, np.ndarray], path, captions: Sequence[str] = (),
+                        title: str = "") -> Path:
+    """:func:`plot_reconstruction_grid` written to ``path``."""
+    return save_figure(plot_reconstruction_grid(images, rows, captions, title), path)
 
 
 def history_curves(histories: Mapping[str, list[dict]], path, keys: Sequence[str] = ("train_loss", "val_roc_auc"),
