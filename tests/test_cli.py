@@ -227,15 +227,31 @@ def test_nan_interpolate_and_rows(fitted, capsys, tmp_path):
     assert reconad.load(tmp_path / "m.reconad").feature_names_in_ == ["a", "b"]
 
 
-def test_fit_spread_and_min_scale_options_reach_the_saved_detector(capsys, tmp_path):
+def test_fit_options_reach_the_saved_detector(capsys, tmp_path):
     synthetic_frame(200).to_csv(tmp_path / "in.csv", index=False)
     code, _, err = call(capsys, "fit", tmp_path / "in.csv", "--out", tmp_path / "m.reconad", "--columns", "a,b",
-                        "--spread", "3", "--context", "7", "--min-scale", "0.01", *FAST)
+                        "--score-stride", "2", "--calibration-split", "0.3", "--scaler", "none", *FAST)
     assert code == 0, err
     det = reconad.load(tmp_path / "m.reconad")
-    assert det.spread == 3 and det.context == 7 and det.min_scale == 0.01
-    code, _, err = call(capsys, "fit", tmp_path / "in.csv", "--out", tmp_path / "bad.reconad", "--spread", "-2", *FAST)
-    assert code == 2 and "spread must be an integer >= 0" in err and not (tmp_path / "bad.reconad").exists()
+    assert (det.score_stride, det.calibration_split, det.scaler, det.stride) == (2, 0.3, None, 8)
+    code, _, err = call(capsys, "fit", tmp_path / "in.csv", "--out", tmp_path / "bad.reconad", *FAST, "--window", "-2")
+    assert_bad_input(code, err)
+    assert "window" in err and not (tmp_path / "bad.reconad").exists()
+
+
+@pytest.mark.parametrize("removed", ["--spread", "--context", "--smooth", "--min-scale", "--fold", "--precision",
+                                     "--checkpoint"])
+def test_options_of_removed_parameters_are_unknown(capsys, removed):
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "in.csv", "--out", "m.reconad", removed, "3"])
+    assert exit_.value.code == 2 and f"unrecognized arguments: {removed}" in capsys.readouterr().err
+
+
+def test_the_removed_whole_recording_preset_is_not_offered(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    text = capsys.readouterr().out
+    assert "sine-notebook" in text and "whole-recording" not in text
 
 
 @pytest.mark.parametrize("given, expected", [("b", ["b"]), ("a,b", ["a", "b"]), ("none", None), ("auto", "auto")])
@@ -372,29 +388,6 @@ def test_fit_score_evaluate_on_skab(tmp_path, capsys):
     assert "Accelerometer1RMS" in html and "label-free" in html and "oracle" in html
 
 
-def test_the_whole_recording_preset_flags_each_scored_file_as_one_batch(tmp_path, capsys):
-    from conftest import require_dataset
-
-    skab = require_dataset("skab")
-    train, test = skab / "other" / "6.csv", skab / "other" / "6.csv"
-    common = ["--time-col", "datetime", "--drop", "anomaly,changepoint"]
-    code, out, err = call(capsys, "fit", train, "--out", tmp_path / "pump.reconad", *common, "--rows", ":400",
-                          "--preset", "whole-recording", "--epochs", "5")
-    assert code == 0, err
-    det = reconad.load(tmp_path / "pump.reconad")
-    assert det.smooth == 31 and det.context == 0 and det.threshold_.name == "batch_split"
-    code, out, err = call(capsys, "score", tmp_path / "pump.reconad", test, *common, "--out",
-                          tmp_path / "scores.csv", "--quiet")
-    assert code == 0, err
-    scores = pd.read_csv(tmp_path / "scores.csv")
-    level = det.threshold_.level(det.anomaly_score(pd.read_csv(test, sep=";").drop(columns=["datetime", "anomaly",
-                                                                                          "changepoint"])))
-    assert f"label-free threshold {level:.4g}" in out and level > det.threshold_.value_  # this file's split
-    above_floor = scores["score"] > det.threshold_.value_
-    assert scores["label"].sum() < above_floor.sum()  # the split leaves some steps above the floor unflagged
-    assert np.all(scores["label"] <= above_floor)
-
-
 # ---- images -------------------------------------------------------------------------------------------------------
 
 
@@ -414,9 +407,6 @@ def digit_images(seed: int = 0):
 
 def test_images_from_idx_and_png_folder(tmp_path, capsys):
     from PIL import Image
-
-    if not hasattr(reconad, "ImageDetector"):
-        pytest.skip("this reconad has no ImageDetector yet")
 
     pixels, digits = digit_images()
     write_idx(tmp_path / "in-images-idx3-ubyte", pixels)

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from reconad.data.synthetic import PROTOCOLS, make_sine
-from reconad.detector import SeriesDetector
+from reconad.detectors import SeriesDetector
 from reconad.metrics import auprc, oracle_best_f1, oracle_best_f1_grid, point_f1, roc_auc
+from reconad.metrics.evaluation import series_evaluation
 from reconad.persistence import atomic_write_bytes
 from reconad.plots import plot_history, plot_scores, plot_series, save_figure
 from reconad.report import (
@@ -28,12 +29,12 @@ from reconad.report import (
     img,
     key_values,
     metrics_html,
-    model_card,
+    model_card_html,
     paragraph,
     render,
-    series_evaluation,
     write_report,
 )
+from reconad.report_inputs import model_facts
 
 log = logging.getLogger("reconad")
 
@@ -60,11 +61,17 @@ def detectors(quick: bool, verbose: bool) -> dict[str, SeriesDetector]:
     }
 
 
+def data_fingerprint(data: dict) -> str:
+    """The sha256 fingerprint of the demo's series: the training series, then each protocol's test and labels."""
+    arrays = [data["notebook"].train] + [a for d in data.values() for a in (d.test, d.test_labels)]
+    return fingerprint_arrays(*arrays)
+
+
 def run_series_demo(out_dir: Path, quick: bool = False, verbose: bool = True, keep: dict | None = None) -> dict:
     """Train, score and plot the series part; ``keep`` (a dict) receives what the report needs."""
     keep = {} if keep is None else keep
     data = {protocol: make_sine(SEED, protocol) for protocol in PROTOCOLS}
-    keep["data"], keep["detectors"], keep["evaluations"] = data, {}, {}
+    keep["data"], keep["facts"], keep["evaluations"] = data, {}, {}
     train = data["notebook"].train  # the same training series under both protocols
     save_figure(plot_series(train, data["independent"].test, data["independent"].test_labels, "noisy sine"),
                 out_dir / "data.png")
@@ -75,16 +82,17 @@ def run_series_demo(out_dir: Path, quick: bool = False, verbose: bool = True, ke
         det.fit(train, validation=validation)
         fit_seconds = time.perf_counter() - started
         histories[name] = det.history_
-        keep["detectors"][name] = det
-        results[name] = {"fit_seconds": fit_seconds, "threshold": det.threshold_.value_,
+        keep["facts"][name] = model_facts(det, data_fingerprint(data))
+        threshold = float(det.threshold_)
+        results[name] = {"fit_seconds": fit_seconds, "threshold": threshold,
                          "threshold_source": det.threshold_source_, "params": det.get_params(), "protocols": {}}
         slug = "notebook_preset" if name.startswith("notebook") else "default"
         for protocol, d in data.items():
             scores, predicted = det.anomaly_score(d.test), det.predict(d.test)
             results[name]["protocols"][protocol] = series_metrics(d.test_labels, scores, predicted)
             keep["evaluations"][f"{name}, {protocol}"] = series_evaluation(
-                d.test_labels, scores, predicted, det.threshold_.value_, det.threshold_source_)
-            fig = plot_scores(d.test, det.reconstruct(d.test), scores, det.threshold_.value_, d.test_labels,
+                d.test_labels, scores, predicted, threshold, det.threshold_source_)
+            fig = plot_scores(d.test, det.reconstruct(d.test), scores, threshold, d.test_labels,
                               predicted, title=f"{name}, {protocol} protocol")
             save_figure(fig, out_dir / f"scores_{slug}_{protocol}.png")
     save_figure(plot_history(histories), out_dir / "history.png")
@@ -122,8 +130,7 @@ def _png(out_dir: Path, name: str, alt: str, caption: str) -> str:
 def demo_report(out_dir: Path, metrics: dict, keep: dict, quick: bool = False) -> str:
     """The demo's HTML report, from the figures already written in ``out_dir`` and what the run kept."""
     data = keep["data"]
-    arrays = [data["notebook"].train] + [a for d in data.values() for a in (d.test, d.test_labels)]
-    fingerprint = fingerprint_arrays(*arrays)
+    fingerprint = data_fingerprint(data)
     info = {"name": "noisy sine (reconad.data.make_sine, embedded: no files)", "seed": SEED,
             "training series": f"{len(data['notebook'].train):,} steps × 1 feature (normal)"}
     for protocol, d in data.items():
@@ -156,7 +163,7 @@ def demo_report(out_dir: Path, metrics: dict, keep: dict, quick: bool = False) -
             if (out_dir / name).is_file():
                 body += _png(out_dir, name, name.removesuffix(".png").replace("_", " "), caption)
         sections.append(Section("Images: 8x8 digits", body))
-    cards = "".join(f"<h3>{name}</h3>" + model_card(det, fingerprint) for name, det in keep["detectors"].items())
+    cards = "".join(f"<h3>{name}</h3>" + model_card_html(facts) for name, facts in keep["facts"].items())
     sections.append(Section("Model cards", cards))
     subtitle = "reconad demo on embedded data" + (" (--quick: two epochs, a smoke run)" if quick else "")
     return render("reconad demo report", sections, subtitle)

@@ -1,0 +1,94 @@
+"""``reconad evaluate MODEL DATA --labels ...``: metrics (label-free next to oracle) on labelled data, and
+optionally an HTML report (``--report``) and the metrics as JSON (``--json``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from reconad.commands.files import (
+    check_input,
+    check_output,
+    classes,
+    data_info,
+    is_image_detector,
+    load_detector,
+    write_json,
+)
+from reconad.commands.options import check_kind_options
+from reconad.commands.score import score_series
+from reconad.errors import InputError
+
+EXIT_OK = 0
+
+
+def evaluate_images(det, args: argparse.Namespace, data: Path, fingerprint: str | None, title: str, report: bool):
+    """``(html or None, evaluation)`` of labelled images."""
+    from reconad.data.images import read_image_labels, read_images
+    from reconad.metrics.evaluation import image_evaluation
+    from reconad.report.sections import fingerprint_arrays
+    from reconad.report_inputs import image_report_of
+
+    if args.labels is None:
+        raise InputError("evaluating images needs --labels FILE (IDX labels or a CSV column)")
+    images, _ = read_images(data)
+    labels = read_image_labels(args.labels, len(images), classes(args.normal))
+    scores = det.anomaly_score(images)
+    predicted = det.threshold_.predict(scores)
+    fingerprint = fingerprint or fingerprint_arrays(images)
+    if not report:
+        return None, image_evaluation(labels, scores, predicted, float(det.threshold_), det.threshold_source_)
+    info = {"name": data.name, "path": str(data.resolve()), "images": f"{len(images):,}",
+            "image shape (C, H, W)": str(tuple(images.shape[1:])),
+            "anomalies": f"{int(labels.sum()):,} ({labels.mean():.1%})", "fingerprint": fingerprint}
+    return image_report_of(det, images, scores, predicted, labels, data_info=info, fingerprint=fingerprint,
+                           title=title)
+
+
+def evaluate_series(det, args: argparse.Namespace, fingerprint: str | None, title: str, report: bool):
+    """``(html or None, evaluation)`` of a labelled table (``--labels`` names its 0/1 label column)."""
+    from reconad.metrics.evaluation import series_evaluation
+    from reconad.report_inputs import series_report_of
+
+    if args.labels is None:
+        raise InputError("evaluate needs --labels COLUMN, the 0/1 label column of the data")
+    args.label_col = args.labels
+    several = det.n_features_in_ > 1
+    table, scores, predicted, _, contributions = score_series(det, args, explain=report and several)
+    if not report:
+        return None, series_evaluation(table.labels, scores, predicted, float(det.threshold_), det.threshold_source_)
+    return series_report_of(det, table.features, scores, predicted, table.labels, time=table.time,
+                            data_info=data_info(args, table, fingerprint), fingerprint=fingerprint,
+                            contributions=contributions, title=title)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The ``evaluate`` handler."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    from reconad.metrics.evaluation import metrics_text
+
+    report_out = check_output(args.report, (".html", ".htm"), "report") if args.report else None
+    json_out = check_output(args.json, (".json",), "metrics file") if args.json else None
+    data = check_input(args.data)
+    det = load_detector(args.model, args.quiet)
+    images = is_image_detector(det)
+    check_kind_options(args, images, ("time_col", "columns", "drop", "sep"), ("normal",))
+    from reconad.report.sections import fingerprint_file
+
+    fingerprint = fingerprint_file(data) if data.is_file() else None
+    title = f"reconad evaluation: {data.name}"
+    if images:
+        document, evaluation = evaluate_images(det, args, data, fingerprint, title, report_out is not None)
+    else:
+        document, evaluation = evaluate_series(det, args, fingerprint, title, report_out is not None)
+    print(metrics_text(evaluation))
+    if json_out is not None:
+        write_json({"data": str(data), "fingerprint": fingerprint, "model": args.model, **evaluation}, json_out)
+        print(f"wrote {json_out}")
+    if report_out is not None:
+        from reconad.report.html import write_report
+
+        write_report(report_out, document)
+        print(f"wrote {report_out}")
+    return EXIT_OK

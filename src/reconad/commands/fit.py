@@ -1,0 +1,92 @@
+"""``reconad fit DATA --out MODEL``: train a detector on normal data (a table, an IDX file or a PNG folder)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+from reconad.commands.files import check_input, check_output, classes, columns, read_series
+from reconad.commands.options import check_kind_options, detector_params
+from reconad.errors import InputError
+
+EXIT_OK = 0
+TABLE_ONLY = ("rows", "label_col", "time_col", "columns", "drop", "sep")
+IMAGE_ONLY = ("labels", "normal")
+
+
+def read_training_images(args: argparse.Namespace, data):
+    """The normal images to train on (``--labels`` and ``--normal`` keep the normal ones) and a description."""
+    from reconad.data.images import read_image_labels, read_images
+
+    normal = classes(args.normal)
+    if args.labels is None and normal is not None:  # it would otherwise be ignored, and every image used as normal
+        raise InputError("--normal names the normal classes of --labels; pass the labels file too")
+    x, _ = read_images(data)
+    if args.labels is not None:
+        labels = read_image_labels(args.labels, len(x), normal)
+        x = x[labels == 0]
+        if len(x) == 0:
+            raise InputError("no normal images left to train on; check --labels and --normal")
+    return x, f"{len(x):,} images of shape {tuple(x.shape[1:])}"
+
+
+def read_training_table(args: argparse.Namespace):
+    """The feature columns of a table to train on and a description (labelled rows are kept, with a warning)."""
+    table = read_series(args, columns(args.columns), args.label_col)
+    x = table.features
+    if table.labels is not None and table.labels.any():
+        logging.getLogger("reconad").warning(
+            "%d training rows are labelled anomalous; the detector treats all training data as normal",
+            int(table.labels.sum()))
+    return x, f"{len(x):,} rows × {x.shape[1]} features ({', '.join(map(str, x.columns))})"
+
+
+def train(det, x) -> bool:
+    """Fit ``det`` on ``x``; under torchrun each rank trains on its share (DDP). True where this process is the
+    one that writes the model (rank 0, or the only process)."""
+    from reconad.training import init_distributed_from_env, world
+
+    distributed = init_distributed_from_env()
+    try:
+        det.fit(x)
+        return world()[0] == 0
+    finally:
+        if distributed:
+            import torch.distributed
+
+            torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
+
+
+def run(args: argparse.Namespace) -> int:
+    """The ``fit`` handler: check the inputs and options, read the data, then build, train and save."""
+    from reconad.data.images import is_image_data
+
+    out = check_output(args.out, what="model file")
+    data = check_input(args.data)
+    images = is_image_data(data)
+    check_kind_options(args, images, table_only=TABLE_ONLY, image_only=IMAGE_ONLY)
+    params = detector_params(args, images)
+    x, what = read_training_images(args, data) if images else read_training_table(args)
+    from reconad.detectors import ImageDetector, SeriesDetector  # torch, once the inputs are known to be good
+
+    cls = ImageDetector if images else SeriesDetector
+    det = cls.from_preset(args.preset, **params) if args.preset else cls(**params)
+    started = time.perf_counter()
+    if not train(det, x):
+        return EXIT_OK  # another rank writes the model and reports
+    det.save(out)
+    seconds = time.perf_counter() - started
+    loss = f"; final training loss {det.history_[-1]['train_loss']:.4g}" if det.history_ else ""
+    print(f"trained {cls.__name__}({det.model}) on {what} in {seconds:.1f} s{loss}")
+    print(f"label-free threshold {float(det.threshold_):.4g} from the {det.threshold_source_}")
+    if getattr(det, "drifting_features_", None):
+        centred = ", ".join(str(f) for f in det.drifting_features_)
+        print(f"drifting, so seen centred on each window's mean: {centred} (--drift none keeps their level)")
+    if data.is_file():
+        from reconad.report.sections import fingerprint_file
+
+        print(f"training data {data.name}: {fingerprint_file(data)}")
+    print(f"wrote {out}")
+    return EXIT_OK
