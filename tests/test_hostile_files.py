@@ -108,9 +108,13 @@ def _npy_with_objects(marker: Path) -> bytes:
     return buffer.getvalue()
 
 
+def _first_model_weight(tensors) -> str:
+    return sorted(k for k in tensors if k.startswith("model."))[0]
+
+
 def _first_weight(change):
     def edit(tensors):
-        name = sorted(tensors)[0]
+        name = _first_model_weight(tensors)
         tensors[name] = change(tensors[name])
         return tensors
 
@@ -171,9 +175,16 @@ CASES = {
     "tensor shape mismatch": _tensors(_first_weight(lambda t: torch.zeros(3, 3))),
     "tensor dtype mismatch": _tensors(_first_weight(lambda t: t.to(torch.int64))),
     "tensor holds NaN": _tensors(_first_weight(lambda t: torch.full_like(t, float("nan")))),
-    "tensor missing": _tensors(lambda ts: {k: v for k, v in ts.items() if k != sorted(ts)[0]}),
+    "tensor missing": _tensors(lambda ts: {k: v for k, v in ts.items() if k != _first_model_weight(ts)}),
     "unexpected tensor": _tensors(lambda ts: {**ts, "model.extra": torch.zeros(2)}),
     "no tensors at all": _tensors(lambda ts: {}),
+    # calibration scores (kept so that set_threshold can refit the rule) that are not finite float64 numbers
+    "calibration scores with NaN": _tensors(lambda ts: {**ts, "calibration.scores": torch.tensor([1.0, float("nan")],
+                                                                                                 dtype=torch.float64)}),
+    "calibration scores as float32": _tensors(lambda ts: {**ts, "calibration.scores": torch.ones(5)}),
+    "calibration scores a matrix": _tensors(lambda ts: {**ts, "calibration.scores": torch.ones(2, 3,
+                                                                                                dtype=torch.float64)}),
+    "calibration scores empty": _tensors(lambda ts: {**ts, "calibration.scores": torch.ones(0, dtype=torch.float64)}),
 }
 
 
@@ -196,7 +207,10 @@ def test_hostile_file_is_refused_without_running(kind, good_bytes, tmp_path):
 def test_the_good_file_itself_loads(good_bytes, tmp_path):
     path = tmp_path / "model.reconad"
     path.write_bytes(good_bytes)
-    assert isinstance(reconad.load(path), SeriesDetector)
+    det = reconad.load(path)
+    assert isinstance(det, SeriesDetector)
+    assert "calibration.scores" in load_safetensors(good_bytes)  # the cases above edit a file that holds them
+    assert det.calibration_scores_.dtype == np.float64 and len(det.calibration_scores_) > 0
 
 
 def test_a_pickle_refused_by_load_would_have_run(tmp_path):
