@@ -8,8 +8,8 @@ until that suite runs: ``reconad bench --help`` answers at once.
 =================  =========================================================  =====================
 suite              what it measures                                           about (2 CPU cores)
 =================  =========================================================  =====================
-sine-notebook      the course notebook's RNN auto-encoder on its protocol     1 minute
-sine-independent   the defaults on the independent sine, seeds 0-9            1 minute
+sine-notebook      the course notebook's RNN auto-encoder on its protocol     4 minutes
+sine-independent   the defaults on the independent sine, seeds 0-9            2 minutes
 mnist-course       the lecture slides' MNIST grid (54 runs)                   30 minutes
 mnist-oneclass     one-class MNIST, defaults vs IsolationForest and PCA       30 minutes
 nab                NAB: defaults vs IsolationForest and PCA windows           5 minutes
@@ -41,10 +41,11 @@ class Suite(NamedTuple):
 
 SUITES: dict[str, Suite] = {
     "sine-notebook": Suite("sine", "run_notebook", "notebook_markdown", "sine_notebook",
-                           "the course notebook's RNN auto-encoder on its own protocol (preset sine-notebook)", 1,
+                           "the course notebook's RNN auto-encoder on its own protocol (preset sine-notebook)", 4,
                            ("seeds", "epochs")),
     "sine-independent": Suite("sine", "run_independent", "independent_markdown", "sine_independent",
-                              "the defaults on the independent noisy sine, seeds 0-9", 1, ("seeds", "epochs")),
+                              "the defaults on the independent noisy sine, seeds 0-9", 2,
+                              ("seeds", "epochs")),
     "mnist-course": Suite("mnist", "run_course", "course_markdown", "mnist_course",
                           "the lecture slides' MNIST grid, next to the slides' numbers", 30,
                           ("epochs", "seeds", "root", "out_dir")),
