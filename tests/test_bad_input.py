@@ -143,24 +143,37 @@ PRED_METRICS = {
     "point_adjusted_f1": M.point_adjusted_f1,
     "detection_delays": M.detection_delays,
 }
+# the confusion counts (reconad.metrics.counts) take the same arrays but do not check them yet: their rows are
+# strict xfails, so the table turns red the day they start giving InputErrors and the marks must go
+COUNT_SCORE_METRICS = {
+    "oracle_confusion_at_far": M.oracle_confusion_at_far,
+    "oracle_confusion_pooled_far": lambda y, s: M.oracle_confusion_pooled_far([y], [s]),
+}
+COUNT_PRED_METRICS = {"confusion": M.confusion}
+KNOWN_GAPS = {*COUNT_SCORE_METRICS, *COUNT_PRED_METRICS}
+# public metric functions without a row: they take count dicts, evaluations or labels already checked by the
+# metrics they call (series_evaluation / image_evaluation check through auprc, roc_auc and point_prf)
+NOT_ARRAY_ENTRY_POINTS = {"regions_to_labels", "rates", "pooled_counts", "metrics_text", "one_class_note",
+                          "series_evaluation", "image_evaluation"}
 Y = np.array([0, 0, 1, 1, 0, 0, 1, 0] * 10)
 S = np.linspace(0, 1, 80)
 
 
 def _metric_rows():
-    for name, fn in {**SCORE_METRICS, **PRED_METRICS}.items():
-        other = S if name in SCORE_METRICS else Y
+    scored = {**SCORE_METRICS, **COUNT_SCORE_METRICS}
+    for name, fn in {**scored, **PRED_METRICS, **COUNT_PRED_METRICS}.items():
+        other = S if name in scored else Y
         yield f"{name}[label length mismatch]", lambda ctx, fn=fn, o=other: fn(Y[:-3], o), "pass one per step"
         yield f"{name}[labels not 0/1]", lambda ctx, fn=fn, o=other: fn(Y * 2, o), r"0 \(normal\) or 1"
         yield f"{name}[2-D labels]", lambda ctx, fn=fn, o=other: fn(np.ones((80, 2)), o), "pass one per step"
         yield f"{name}[strings]", lambda ctx, fn=fn: fn(Y, np.array(["x"] * 80)), "numbers"
         yield f"{name}[empty]", lambda ctx, fn=fn: fn(np.array([]), np.array([])), "empty"
         yield f"{name}[complex]", lambda ctx, fn=fn, o=other: fn(Y, o + 1j), FIX_COMPLEX
-    for name, fn in SCORE_METRICS.items():
+    for name, fn in scored.items():
         nan = S.copy()
         nan[3] = np.nan
         yield f"{name}[NaN score]", lambda ctx, fn=fn, s=nan: fn(Y, s), "NaN or infinite"
-    for name, fn in PRED_METRICS.items():
+    for name, fn in {**PRED_METRICS, **COUNT_PRED_METRICS}.items():
         yield f"{name}[predictions not 0/1]", lambda ctx, fn=fn: fn(Y, S), "threshold the scores first"
     yield "range_auc_pr[negative buffer]", lambda ctx: M.range_auc_pr(Y, S, buffer=-1), "whole number of steps"
     yield "regions[2-D labels]", lambda ctx: M.regions(np.ones((3, 3))), "one-dimensional"
@@ -211,7 +224,11 @@ def _image_rows():
 
 ROWS = [*_series_rows(), *_metric_rows(), *_threshold_rows(), *_image_rows()]
 
+
 def _param(name, call, fix):
+    if name.split("[")[0] in KNOWN_GAPS:
+        gap = pytest.mark.xfail(strict=True, reason="reconad.metrics.counts does not validate its input yet")
+        return pytest.param(call, fix, id=name, marks=gap)
     return pytest.param(call, fix, id=name)
 
 
@@ -242,7 +259,8 @@ def test_the_table_covers_every_entry_point():
         assert method in names
     assert set(SCORE_METRICS) | set(PRED_METRICS) <= names
     public = {n for n in M.__all__ if callable(getattr(M, n)) and n[0].islower()}
-    assert public - names <= {"regions_to_labels"}, public - names  # every metric function has a row
+    assert public - names <= NOT_ARRAY_ENTRY_POINTS, public - names  # every metric function on arrays has a row
+    assert NOT_ARRAY_ENTRY_POINTS <= public  # and the exemptions name real functions
     assert {f"{t}.fit" for t in THRESHOLDS} <= names
 
 
