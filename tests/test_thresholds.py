@@ -11,14 +11,12 @@ from reconad.errors import InputError
 from reconad.thresholds import (
     POT,
     THRESHOLDS,
-    BatchSplit,
     Contamination,
     MeanStd,
     MedianMAD,
     Quantile,
     _gpd_quantile,
     make_threshold,
-    otsu_cut,
     threshold_from_dict,
 )
 
@@ -200,93 +198,41 @@ def test_every_threshold_gives_a_finite_value_on_any_finite_sample(sample):
         assert np.isfinite(threshold.value_)
 
 
-@pytest.mark.parametrize(
-    "values, cut",
-    [
-        ([1, 2, 10, 11], 6.0),  # two clear groups: the midpoint between them
-        ([11, 1, 10, 2], 6.0),  # order does not matter
-        ([1, 1, 5], 3.0),
-        ([0, 0, 0, 9, 9, 10], 4.5),
-        ([3, 3, 3], -math.inf),  # one distinct value: no split
-        ([7], -math.inf),
-    ],
-)
-def test_otsu_cut_by_hand(values, cut):
-    assert otsu_cut(values) == cut
+def test_float_of_a_threshold_is_its_fitted_value():
+    threshold = MeanStd(k=2)
+    with pytest.raises(InputError, match=r"not fitted; call fit\(scores_of_normal_data\)"):
+        float(threshold)
+    threshold.fit([1.0, 2.0, 3.0])
+    assert float(threshold) == threshold.value_ == pytest.approx(2.0 + 2 * np.std([1.0, 2.0, 3.0]))
+    assert threshold.predict([2.0, 3.0, 4.0]).tolist() == [0, 0, 1]  # strictly above the value
 
 
-@given(st.lists(st.integers(-50, 50), min_size=2, max_size=40))
-def test_otsu_cut_leaves_the_least_squared_spread_inside_the_two_groups(values):
-    v = np.array(values, dtype=float)
-    cut = otsu_cut(v)
-    distinct = np.unique(v)
-    if distinct.size < 2:
-        assert cut == -math.inf
-        return
-
-    def within(c):  # squared deviations of each group from its own mean
-        return sum(((g - g.mean()) ** 2).sum() for g in (v[v <= c], v[v > c]) if g.size)
-
-    assert v.min() < cut < v.max()
-    candidates = (distinct[:-1] + distinct[1:]) / 2
-    assert within(cut) <= min(within(c) for c in candidates) + 1e-6
+def test_the_batch_relative_threshold_is_gone():
+    assert "batch_split" not in THRESHOLDS
+    with pytest.raises(InputError, match="unknown threshold 'batch_split'"):
+        make_threshold("batch_split")
+    with pytest.raises(InputError, match="invalid threshold description"):
+        threshold_from_dict({"name": "batch_split", "params": {"k": 2.0}, "value": 1.0})
 
 
-def test_batch_split_leaves_a_moderately_raised_stretch_unflagged():
-    rng = np.random.default_rng(0)
-    normal = 1.0 + 0.1 * rng.standard_normal(400)
-    threshold = BatchSplit(k=2).fit(normal)
-    assert threshold.value_ == pytest.approx(normal.mean() + 2 * normal.std())
-    batch = np.concatenate([
-        1.0 + 0.1 * rng.standard_normal(300),  # normal rows
-        3.0 + 0.1 * rng.standard_normal(100),  # the state after a fault: above the floor, far below the fault
-        1000.0 * (1 + 0.1 * rng.random(100)),  # the fault
-    ])
-    flags = threshold.predict(batch)
-    assert flags[400:].all() and not flags[300:400].any()
-    assert 3.5 < threshold.level(batch) < 900 and MeanStd(k=2).fit(normal).level(batch) == threshold.value_
-    assert MeanStd(k=2).fit(normal).predict(batch)[300:].all()  # a fixed threshold flags the raised stretch too
-    # a batch without the fault, or of one step, is held to the floor alone
-    assert threshold.predict(batch[:400])[300:].mean() > 0.5
-    assert threshold.predict(batch[350:351]).tolist() == [1]
-
-
-@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=100), st.lists(st.floats(0, 1e6), min_size=1, max_size=100))
-def test_batch_split_flags_a_subset_of_its_floor(normal, batch):
-    split = BatchSplit(k=2).fit(normal)
-    floor = MeanStd(k=2).fit(normal)
-    assert split.value_ == floor.value_
-    flags, fixed = split.predict(batch), floor.predict(batch)
-    assert flags.dtype == np.int8 and np.all(flags <= fixed)
-    level = split.level(batch)  # the level it flags above: the floor or the batch's split, whichever is higher
-    assert level >= split.value_
-    b = np.asarray(batch)
-    assert not flags[b <= level].any() and flags[b > level * (1 + 1e-9)].all()
-
-
-def test_a_detector_with_batch_split_flags_a_subset_of_the_defaults_and_saves_it(tmp_path):
+def test_a_detector_with_a_threshold_object_flags_above_its_value_and_saves_it(tmp_path):
     from reconad import SeriesDetector, load
 
     rng = np.random.default_rng(0)
     t = np.arange(1400)
     x = np.stack([np.sin(t / 9.0), np.cos(t / 13.0)], axis=1) + 0.05 * rng.standard_normal((1400, 2))
     test = x[600:].copy()
-    test[300:400, 0] += 0.6  # a state raised a little above normal ...
-    test[500:560] += 40.0  # ... and a fault far above both
-    params = dict(epochs=5, random_state=0, verbose=False)
+    test[500:560] += 40.0  # a fault far above everything else
+    params = dict(window=20, epochs=3, random_state=0, verbose=False)
     default = SeriesDetector(**params).fit(x[:600])
-    split = SeriesDetector(threshold=BatchSplit(), **params).fit(x[:600])
-    assert split.threshold_.value_ == pytest.approx(default.threshold_.value_)  # the same floor: mean + 4 std
-    fixed, relative = default.predict(test), split.predict(test)
-    assert np.all(relative <= fixed) and relative[500:560].all()
-    assert fixed[300:400].mean() > 0.5 and relative[300:400].mean() < 0.1
-    from reconad.report import series_report
-
-    html, _ = series_report(split, test, split.anomaly_score(test), relative, data_info={"name": "t"},
-                            fingerprint="f")
-    level = split.threshold_.level(split.anomaly_score(test))
-    assert level > split.threshold_.value_ and f"threshold {level:.4g}" in html and "split above the floor" in html
-    split.save(tmp_path / "split.reconad")
-    again = load(tmp_path / "split.reconad")
-    assert isinstance(again.threshold_, BatchSplit)
-    np.testing.assert_array_equal(again.predict(test), relative)
+    robust = SeriesDetector(threshold=MedianMAD(k=6.0), **params).fit(x[:600])
+    scores = robust.anomaly_score(test)
+    np.testing.assert_array_equal(scores, default.anomaly_score(test))  # the threshold never changes the scores
+    assert float(robust.threshold_) != float(default.threshold_)
+    np.testing.assert_array_equal(robust.predict(test), (scores > float(robust.threshold_)).astype(np.int8))
+    assert robust.predict(test)[500:560].all()
+    robust.save(tmp_path / "robust.reconad")
+    again = load(tmp_path / "robust.reconad")
+    assert isinstance(again.threshold_, MedianMAD) and again.threshold_.k == 6.0
+    assert isinstance(again.threshold, MedianMAD) and float(again.threshold_) == float(robust.threshold_)
+    np.testing.assert_array_equal(again.predict(test), robust.predict(test))
