@@ -64,3 +64,10 @@ def test_other_input_errors_answer_without_torch(tmp_path):
     lines = err.strip().splitlines()
     assert len(lines) == 6 and all(line.startswith("reconad ") and ": error: " in line for line in lines), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["images", "in.csv"]
+
+
+def test_the_thresholds_named_in_the_options_are_the_registered_ones():
+    from reconad.commands.options import THRESHOLD_NAMES
+    from reconad.thresholds import THRESHOLDS
+
+    assert tuple(THRESHOLD_NAMES) == tuple(THRESHOLDS)

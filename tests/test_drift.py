@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from reconad.detector import drifting_features
 
 import reconad
-from reconad.detector import drifting_features
 from reconad.errors import InputError, ModelFileError
 from reconad.models import build_model, list_models
 from reconad.models.centred import LevelFree

@@ -14,7 +14,7 @@ import importlib
 import logging
 import sys
 
-from reconad.commands.options import PARAMS, option
+from reconad.commands.options import PARAMS, THRESHOLD_NAMES, option
 from reconad.errors import InputError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -44,7 +44,6 @@ def _add_table_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_fit(commands) -> argparse.ArgumentParser:
     from reconad.presets import list_presets
-    from reconad.thresholds import THRESHOLDS
 
     parser = commands.add_parser(
         "fit", help="train a detector on normal data (CSV, Parquet, IDX, PNG folder)",
@@ -70,7 +69,7 @@ def _add_fit(commands) -> argparse.ArgumentParser:
     model.add_argument("--drift", default=None, help="series: features the model sees centred on each window's "
                        "mean: 'auto' (those that drift in the training data; the default), 'none', or "
                        "comma-separated column names")
-    model.add_argument("--threshold", choices=list(THRESHOLDS), default=None, help="label-free threshold method")
+    model.add_argument("--threshold", choices=THRESHOLD_NAMES, default=None, help="label-free threshold method")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_handler("fit"))
     return parser

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from reconad.atomic import atomic_write_bytes
 from reconad.data.synthetic import PROTOCOLS, make_sine
 from reconad.detectors import SeriesDetector
 from reconad.metrics import auprc, oracle_best_f1, oracle_best_f1_grid, point_f1, roc_auc
 from reconad.metrics.evaluation import series_evaluation
-from reconad.persistence import atomic_write_bytes
 from reconad.plots import plot_history, plot_scores, plot_series, save_figure
 from reconad.report import (
     Section,

@@ -6,8 +6,6 @@ names the problem and the fix. Files that are not reconad models raise :class:`M
 
 from __future__ import annotations
 
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-
 
 class InputError(ValueError):
     """Bad input: the message says what is wrong and what to do about it."""
@@ -17,8 +15,12 @@ class ModelFileError(InputError):
     """A file that is not a valid reconad model (empty, truncated, foreign, or from a newer version)."""
 
 
-class NotFittedError(_SklearnNotFittedError):
-    """A method that needs a fitted detector was called before ``fit``."""
+class NotFittedError(ValueError, AttributeError):
+    """A method that needs a fitted detector was called before ``fit``.
+
+    The same bases as scikit-learn's ``NotFittedError``, without importing scikit-learn: the command line answers
+    ``--help`` and input errors before loading any heavy library.
+    """
 
 
 __all__ = ["InputError", "ModelFileError", "NotFittedError"]

@@ -83,7 +83,7 @@ def mnist_oneclass(
             })
     table = pd.DataFrame(rows)
     if out_dir is not None:
-        from reconad.persistence import atomic_write_bytes
+        from reconad.atomic import atomic_write_bytes
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

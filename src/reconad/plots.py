@@ -20,7 +20,7 @@ TRUE_COLOR, PRED_COLOR, THRESHOLD_COLOR = "tab:red", "tab:green", "tab:red"
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix) atomically, like every other output."""
-    from reconad.persistence import atomic_write_bytes
+    from reconad.atomic import atomic_write_bytes
 
     path = Path(path)
     buffer = io.BytesIO()

@@ -54,7 +54,7 @@ def summary_line(summary: dict) -> str:
 
 def write_results(out_dir, stem: str, payload: dict, markdown: str) -> tuple[Path, Path]:
     """Write ``stem.json`` and ``stem.md`` into ``out_dir`` (each to a temporary file, then renamed)."""
-    from reconad.persistence import atomic_write_bytes
+    from reconad.atomic import atomic_write_bytes
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

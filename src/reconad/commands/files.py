@@ -37,7 +37,7 @@ def check_input(path: str, what: str = "data file") -> Path:
 
 def write_frame(frame, path: Path) -> None:
     """A DataFrame as CSV or Parquet (by the suffix), written atomically."""
-    from reconad.persistence import atomic_write_bytes
+    from reconad.atomic import atomic_write_bytes
 
     if path.suffix.lower() == ".csv":
         data = frame.to_csv(index=False).encode("utf-8")
@@ -53,7 +53,7 @@ def write_frame(frame, path: Path) -> None:
 
 def write_json(value: dict, path: Path) -> None:
     """``value`` as indented JSON (numpy scalars as numbers), written atomically."""
-    from reconad.persistence import atomic_write_bytes
+    from reconad.atomic import atomic_write_bytes
 
     def default(item):
         return item.item() if hasattr(item, "item") else str(item)

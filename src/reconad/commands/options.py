@@ -9,6 +9,10 @@ import argparse
 
 from reconad.errors import InputError
 
+# the names of reconad.thresholds.THRESHOLDS, spelled out so that --help need not import numpy and scipy
+# (tests/test_cli_fast.py checks that they match)
+THRESHOLD_NAMES = ("quantile", "contamination", "mean_std", "median_mad", "pot")
+
 # detector parameters as options: name -> (type, help); None means "the detector's (or preset's) default"
 PARAMS: dict[str, tuple[type, str]] = {
     "window": (int, "steps per window"),

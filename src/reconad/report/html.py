@@ -130,6 +130,6 @@ def render(title: str, sections: Sequence[Section], subtitle: str = "") -> str:
 
 def write_report(path: str | os.PathLike, document: str) -> Path:
     """Write the HTML atomically (temporary file, then rename)."""
-    from reconad.persistence import atomic_write_bytes
+    from reconad.atomic import atomic_write_bytes
 
     return atomic_write_bytes(path, document.encode("utf-8"))
