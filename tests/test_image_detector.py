@@ -57,8 +57,8 @@ def test_density_score_by_hand(digits):
     with torch.no_grad():
         codes = det.model_.encode(torch.from_numpy(test)).numpy().astype(np.float64)
     memory = det.memory_.numpy().astype(np.float64)
-    _, cal_index = det._split(len(normal), det.seed_)
-    assert len(memory) == len(normal) - len(cal_index)  # the codes of the images the model trained on
+    n_cal = round(len(normal) * det.calibration_split)
+    assert len(memory) == len(normal) - n_cal  # the codes of the images the model trained on
 
     def unit(a):
         return a / np.linalg.norm(a, axis=1, keepdims=True)
@@ -67,8 +67,9 @@ def test_density_score_by_hand(digits):
     (e_mean, e_std), (k_mean, k_std) = det.score_stats_["error"], det.score_stats_["density"]
     np.testing.assert_allclose(det.anomaly_score(test), (error - e_mean) / e_std + (knn - k_mean) / k_std,
                                rtol=1e-4, atol=1e-4)
-    cal_scores = det.anomaly_score(normal[cal_index])  # standardised on these: mean 0, std 1 per term, so ~0 here
-    assert abs(cal_scores.mean()) < 1e-3
+    cal_scores = det.calibration_scores_  # the held-out images' scores: standardised on them, so their mean is ~0
+    assert len(cal_scores) == n_cal and abs(cal_scores.mean()) < 1e-3
+    assert det.predict(normal).mean() < 0.1  # their 0.99 quantile is the threshold
 
 
 def test_calibration_split_zero_uses_training_scores_and_says_so(digits):
@@ -105,8 +106,9 @@ def test_bad_training_images_get_one_clear_error(bad, message):
         (dict(model="lstm"), {}, "series model"),
         (dict(model="nope"), {}, "known models"),
         (dict(calibration_split=1.5), {}, "calibration_split"),
-        (dict(checkpoint="best"), {}, "validation"),
-        (dict(checkpoint="sometimes"), {}, "checkpoint"),
+        ({}, dict(track={"val": (np.zeros((4, 8, 8)), [0, 1, 0, 1])}), "reserved for validation"),
+        ({}, dict(track={"test": np.zeros((4, 8, 8))}), "pair"),
+        ({}, dict(track={"test": (np.zeros((4, 8, 8)), [1, 1, 1, 1])}), "both 0"),
         (dict(latent_dim=0), {}, "latent_dim"),
         (dict(epochs=0), {}, "epochs"),
         ({}, dict(validation=(np.zeros((4, 8, 8)), [0, 0, 0, 0])), "both 0"),
@@ -146,22 +148,42 @@ def test_validation_history_has_one_record_per_epoch(digits):
                     "test_roc_auc"):
             assert np.isfinite(record[key]), key
         assert record["test_roc_auc"] == pytest.approx(record["val_roc_auc"])  # same images, reversed
-    assert det.best_epoch_ == 3  # checkpoint="last"
+    best = max(det.history_, key=lambda h: h["val_roc_auc"])["epoch"]
+    assert det.best_epoch_ == best  # validation chooses the epoch
     assert det.history_[-1]["train_loss"] < det.history_[0]["train_loss"]
 
 
-def test_best_checkpoint_is_a_real_copy_of_the_best_epoch(digits):
+def test_track_records_without_choosing_the_epoch(digits):
+    normal, test, labels = digits
+    common = dict(model="mlp", random_state=0, **{**FAST, "epochs": 3})
+    det = ImageDetector(**common).fit(normal, track={"test": (test, labels)})
+    assert [h["epoch"] for h in det.history_] == [1, 2, 3]
+    assert all(np.isfinite(h["test_roc_auc"]) for h in det.history_)
+    assert not any(k.startswith("val_") for h in det.history_ for k in h)
+    assert det.best_epoch_ == 3  # the last epoch
+    plain = ImageDetector(**common).fit(normal)
+    np.testing.assert_array_equal(det.anomaly_score(test), plain.anomaly_score(test))  # tracking changes nothing
+
+
+def test_removed_parameters_are_gone():
+    for name in ("checkpoint", "precision"):
+        assert name not in ImageDetector().get_params()
+        with pytest.raises(TypeError):
+            ImageDetector(**{name: "best"})
+
+
+def test_validation_keeps_a_real_copy_of_the_best_epoch(digits):
     normal, test, _ = digits
     # A validation set on which learning hurts: "anomalies" are training-like images, so ROC-AUC falls as
     # the model learns them and the best epoch comes before the last.
     val_images = np.concatenate([normal[:100], test[:100]])
     val_labels = np.r_[np.ones(100, int), np.zeros(100, int)]
     common = dict(model="mlp", latent_dim=8, batch_size=64, random_state=3, verbose=False, error="mse", density=None)
-    best = ImageDetector(epochs=6, checkpoint="best", **common).fit(normal, validation=(val_images, val_labels))
+    best = ImageDetector(epochs=6, **common).fit(normal, validation=(val_images, val_labels))
     k = best.best_epoch_
     assert k < 6, best.history_
     assert best.history_[k - 1]["val_roc_auc"] == max(h["val_roc_auc"] for h in best.history_)
-    # the same seed trained for exactly k epochs holds the weights "best" had at epoch k
+    # the same seed trained for exactly k epochs holds the weights validation kept from epoch k
     at_k = ImageDetector(epochs=k, **common).fit(normal).model_.state_dict()
     last = ImageDetector(epochs=6, **common).fit(normal).model_.state_dict()
     restored = best.model_.state_dict()
@@ -174,7 +196,7 @@ def test_best_checkpoint_is_a_real_copy_of_the_best_epoch(digits):
 
 def test_save_load_round_trip_gives_identical_scores(digits, tmp_path):
     normal, test, labels = digits
-    det = ImageDetector("conv", random_state=1, checkpoint="best", **FAST).fit(normal, validation=(test, labels))
+    det = ImageDetector("conv", random_state=1, **FAST).fit(normal, validation=(test, labels))
     path = tmp_path / "digits.reconad"
     det.save(path)
     loaded = reconad.load(path)
