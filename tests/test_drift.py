@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from reconad.detector import drifting_features
 
 import reconad
+from reconad.drift import drift_mask, drifting_features
 from reconad.errors import InputError, ModelFileError
 from reconad.models import build_model, list_models
 from reconad.models.centred import LevelFree
@@ -116,6 +116,18 @@ def test_a_listed_feature_is_centred_by_name_or_index_and_none_centres_nothing()
 def test_bad_drift_is_one_clear_error(drift, message):
     with pytest.raises(InputError, match=message):
         reconad.SeriesDetector(drift=drift, **FAST).fit(plant().iloc[:600])
+
+
+def test_drift_mask_is_the_auto_rule_or_the_listed_features():
+    train = plant().to_numpy()[:800]
+    names = ["temperature", "flow", "current"]
+    np.testing.assert_array_equal(drift_mask("auto", train, names), drifting_features(train))
+    assert drift_mask("auto", train, None).tolist() == [True, False, False]
+    assert drift_mask(["current", 0], train, names).tolist() == [True, False, True]
+    assert drift_mask(None, train, names).tolist() == [False, False, False]
+    assert drift_mask([], train, None).tolist() == [False, False, False]
+    with pytest.raises(InputError, match="it has no column names"):
+        drift_mask(["flow"], train, None)
 
 
 def test_a_name_without_column_names_says_to_pass_a_dataframe():
