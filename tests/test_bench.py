@@ -17,7 +17,7 @@ from reconad.bench.sensors import bench_nab, bench_skab, make_detector, nab_mark
 def test_bench_and_experiments_import_and_parse_without_torch():
     code = ("import argparse, sys\n"
             "from reconad.bench import add_cli\n"
-            "import reconad.experiments as e\n"
+            "import reconad.commands.experiment as e\n"
             "p = argparse.ArgumentParser(); sp = p.add_subparsers(); add_cli(sp); e.add_cli(sp)\n"
             "args = p.parse_args(['bench', 'skab', '--epochs', '1'])\n"
             "assert callable(args.func)\n"

@@ -8,7 +8,8 @@ import pytest
 
 from reconad import InputError
 from reconad.data import ImageData, load_digits_images
-from reconad.experiments import add_cli, course_split, image_demo, mnist_course, mnist_oneclass
+from reconad.commands.experiment import add_cli
+from reconad.experiments import course_split, image_demo, mnist_course, mnist_oneclass
 
 
 @pytest.fixture(scope="module")

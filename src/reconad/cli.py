@@ -150,8 +150,8 @@ def _add_serve(commands) -> argparse.ArgumentParser:
 
 
 def _add_experiment(commands) -> None:
-    """``reconad experiment``: registered by ``reconad.experiments.add_cli`` (handler ``run_cli``)."""
-    from reconad.experiments import add_cli
+    """``reconad experiment``: registered by ``reconad.commands.experiment.add_cli`` (handler ``run_cli``)."""
+    from reconad.commands.experiment import add_cli
 
     add_cli(commands)
 
