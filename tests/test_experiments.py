@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from reconad import InputError
-from reconad.data import ImageData, load_digits_images
 from reconad.commands.experiment import add_cli
+from reconad.data import ImageData, load_digits_images
 from reconad.experiments import course_split, image_demo, mnist_course, mnist_oneclass
 
 
