@@ -127,7 +127,7 @@ def test_explain_ranks_the_corrupted_feature_first():
     assert int(np.argmax(region)) == 2 and region[2] > 5 * np.delete(region, 2).max()
     # the score is the max over features of the same error: the per-feature max never exceeds it
     assert (contrib.max(axis=1) <= det.anomaly_score(test) + 1e-9).all()
-    one = reconad.SeriesDetector(epochs=2, context=0, random_state=0, verbose=False).fit(x[:500, :1])
+    one = reconad.SeriesDetector(epochs=2, random_state=0, verbose=False).fit(x[:500, :1])
     np.testing.assert_allclose(one.explain(test[:, :1])[:, 0], one.anomaly_score(test[:, :1]), rtol=1e-6)
 
 
@@ -157,7 +157,7 @@ def test_explain_regions_names_the_corrupted_sensor_of_each_region():
 
 
 def test_report_names_the_top_features_of_each_region():
-    from reconad.report import series_report
+    from reconad.report_inputs import series_report_of
 
     x = pd.DataFrame(_series(600, d=3), columns=["flow", "pressure", "vibration"])
     det = reconad.SeriesDetector(epochs=5, random_state=0, verbose=False).fit(x.iloc[:500])
@@ -165,7 +165,7 @@ def test_report_names_the_top_features_of_each_region():
     test.loc[520:549, "vibration"] += 3.0
     scores, predicted = det.anomaly_score(test), det.predict(test)
     assert predicted[520:550].any()
-    html, _ = series_report(det, test, scores, predicted, data_info={"name": "t"}, fingerprint="f")
+    html, _ = series_report_of(det, test, scores, predicted, data_info={"name": "t"}, fingerprint="f")
     assert "top features (share)" in html
     row = html[html.index("top features (share)") :]
     assert row.index("vibration (") < min(row.index("flow ("), row.index("pressure ("))
