@@ -143,14 +143,12 @@ PRED_METRICS = {
     "point_adjusted_f1": M.point_adjusted_f1,
     "detection_delays": M.detection_delays,
 }
-# the confusion counts (reconad.metrics.counts) take the same arrays but do not check them yet: their rows are
-# strict xfails, so the table turns red the day they start giving InputErrors and the marks must go
+# the confusion counts (reconad.metrics.counts) take the same arrays and check them the same way
 COUNT_SCORE_METRICS = {
     "oracle_confusion_at_far": M.oracle_confusion_at_far,
     "oracle_confusion_pooled_far": lambda y, s: M.oracle_confusion_pooled_far([y], [s]),
 }
 COUNT_PRED_METRICS = {"confusion": M.confusion}
-KNOWN_GAPS = {*COUNT_SCORE_METRICS, *COUNT_PRED_METRICS}
 # public metric functions without a row: they take count dicts, evaluations or labels already checked by the
 # metrics they call (series_evaluation / image_evaluation check through auprc, roc_auc and point_prf)
 NOT_ARRAY_ENTRY_POINTS = {"regions_to_labels", "rates", "pooled_counts", "metrics_text", "one_class_note",
@@ -226,9 +224,6 @@ ROWS = [*_series_rows(), *_metric_rows(), *_threshold_rows(), *_image_rows()]
 
 
 def _param(name, call, fix):
-    if name.split("[")[0] in KNOWN_GAPS:
-        gap = pytest.mark.xfail(strict=True, reason="reconad.metrics.counts does not validate its input yet")
-        return pytest.param(call, fix, id=name, marks=gap)
     return pytest.param(call, fix, id=name)
 
 

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reconad.errors import InputError
 from reconad.metrics import confusion, oracle_confusion_at_far, oracle_confusion_pooled_far, pooled_counts, rates
 
 
@@ -19,7 +20,7 @@ def test_confusion_and_rates_by_hand():
     assert rates({"tp": 0, "fp": 0, "fn": 0, "tn": 0}) == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "far": 0.0,
                                                            "mar": 0.0}
     assert pooled_counts([c, c]) == {"tp": 4, "fp": 2, "fn": 2, "tn": 4}
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(InputError, match="labels have 2 values but prediction has 3"):
         confusion(np.array([1, 0]), np.array([1, 0, 1]))
 
 
@@ -84,8 +85,10 @@ def test_oracle_confusion_pooled_far_by_hand(files, far, expected):
 
 
 def test_oracle_pooled_far_refuses_mismatched_files():
-    with pytest.raises(ValueError, match="one array per file"):
+    with pytest.raises(InputError, match="labels have 2 values but score has 3"):
         oracle_confusion_pooled_far([np.array([0, 1])], [np.array([0.1, 0.2, 0.3])])
+    with pytest.raises(InputError, match="labels hold 1 files but scores 2"):
+        oracle_confusion_pooled_far([np.array([0, 1])], [np.array([0.1, 0.2]), np.array([0.3, 0.4])])
 
 
 @given(

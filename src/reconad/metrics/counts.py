@@ -11,14 +11,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from reconad.errors import InputError
+from reconad.metrics.point import check_predicted, check_scored
+
 ORACLE_FAR = 0.10  # SKAB's target false-alarm rate: the oracle columns ask what F1 the scores allow at it
 
 
 def confusion(labels, predicted) -> dict:
     """Point-wise counts ``{"tp", "fp", "fn", "tn"}`` of 0/1 predictions; several files' counts add up."""
-    labels, predicted = np.asarray(labels).astype(bool), np.asarray(predicted).astype(bool)
-    if labels.shape != predicted.shape:
-        raise ValueError(f"labels {labels.shape} and predictions {predicted.shape} must have the same shape")
+    labels, predicted = (a.astype(bool) for a in check_predicted(labels, predicted))
     return {
         "tp": int((labels & predicted).sum()),
         "fp": int((~labels & predicted).sum()),
@@ -48,8 +49,8 @@ def oracle_confusion_at_far(labels, scores, far: float = ORACLE_FAR) -> dict:
     The threshold is read off the normal rows' scores, so it uses the labels: an *oracle*, the best recall a
     threshold can buy at that false-alarm rate, not something a detector can do.
     """
-    labels = np.asarray(labels).astype(bool)
-    scores = np.asarray(scores, dtype=np.float64)
+    labels, scores = check_scored(labels, scores)
+    labels = labels.astype(bool)
     normal = np.sort(scores[~labels])
     allowed = int(np.floor(far * len(normal)))  # normal rows that may be flagged
     if allowed >= len(normal):  # every normal row may be flagged (or there is none): flag everything
@@ -81,10 +82,10 @@ def oracle_confusion_pooled_far(labels: Sequence, scores: Sequence, far: float =
     it is an *oracle*. A dynamic programme over the pooled false-alarm budget (a multiple-choice knapsack): the
     most anomalous rows flagged with at most ``b`` false alarms, file by file, then the best F1 over ``b``.
     """
-    labels = [np.asarray(y).astype(bool) for y in labels]
-    scores = [np.asarray(s, dtype=np.float64) for s in scores]
-    if len(labels) != len(scores) or any(y.shape != s.shape for y, s in zip(labels, scores)):
-        raise ValueError("labels and scores must hold one array per file, each pair of the same length")
+    if len(labels) != len(scores):
+        raise InputError(f"labels hold {len(labels)} files but scores {len(scores)}; pass one array per file in each")
+    checked = [check_scored(y, s) for y, s in zip(labels, scores)]
+    labels, scores = [y.astype(bool) for y, _ in checked], [s for _, s in checked]
     normals = sum(int((~y).sum()) for y in labels)
     positives = sum(int(y.sum()) for y in labels)
     budget = int(np.floor(far * normals))  # pooled false alarms allowed

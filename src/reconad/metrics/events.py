@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reconad.errors import InputError
-from reconad.metrics.point import PRF, _check, _check_pred, point_prf
+from reconad.metrics.point import PRF, check_predicted, check_scored, point_prf
 from reconad.metrics.regions import regions
 
 
@@ -61,7 +61,7 @@ def event_prf(y_true, y_pred) -> EventPRF:
     Alarm runs are not weighted by length, so flagging *every* step (one run touching every event) scores
     precision = recall = 1. Report it next to point-wise metrics, which punish that.
     """
-    y, p = _check_pred(y_true, y_pred)
+    y, p = check_predicted(y_true, y_pred)
     events, alarms = regions(y), regions(p)
     found = int(_hits(events, p).sum())
     true_alarms = int(_hits(alarms, y).sum())
@@ -83,7 +83,7 @@ def detection_delays(y_true, y_pred) -> list[int | None]:
     a fault is flagged matters to an operator as much as how many of its steps are, and point-wise recall
     does not tell them apart: a late first flag and scattered misses inside the event cost the same.
     """
-    y, p = _check_pred(y_true, y_pred)
+    y, p = check_predicted(y_true, y_pred)
     delays: list[int | None] = []
     for start, end in regions(y):
         flagged = np.flatnonzero(p[start:end])
@@ -93,7 +93,7 @@ def detection_delays(y_true, y_pred) -> list[int | None]:
 
 def point_adjust(y_true, y_pred) -> np.ndarray:
     """Point-adjusted predictions: every step of an event with at least one flagged step is flagged."""
-    y, p = _check_pred(y_true, y_pred)
+    y, p = check_predicted(y_true, y_pred)
     adjusted = p.copy()
     events = regions(y)
     for (start, end), hit in zip(events, _hits(events, p)):
@@ -213,7 +213,7 @@ def range_auc_pr(y_true, score, buffer: int) -> float:
     version of AUPRC in which missing a whole event costs more than missing steps of a found one.
     NaN when ``y_true`` has no event (like :func:`reconad.metrics.auprc`).
     """
-    y, s = _check(y_true, score, "score")
+    y, s = check_scored(y_true, score, "score")
     buffer = _check_buffer("buffer", buffer)
     spans = regions(y)
     if not spans:
@@ -236,7 +236,7 @@ def vus_pr(y_true, score, max_buffer: int | None = None) -> float:
     and average up to twice it). Invariant to strictly increasing transforms of the score; in [0, 1]; 1 for a
     score that ranks exactly the event steps first. NaN when ``y_true`` has no event.
     """
-    y, s = _check(y_true, score, "score")
+    y, s = check_scored(y_true, score, "score")
     max_buffer = default_max_buffer(y) if max_buffer is None else _check_buffer("max_buffer", max_buffer)
     spans = regions(y)
     if not spans:

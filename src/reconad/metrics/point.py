@@ -16,7 +16,8 @@ from reconad.errors import InputError
 from reconad.validation import complex_message
 
 
-def _check(y_true, other, what: str) -> tuple[np.ndarray, np.ndarray]:
+def check_scored(y_true, other, what: str = "score") -> tuple[np.ndarray, np.ndarray]:
+    """0/1 labels and finite numbers of one length, as int8 and float64 arrays, or one InputError naming the fix."""
     for name, values in (("labels", y_true), (what, other)):
         if np.iscomplexobj(values):
             raise InputError(complex_message(name))
@@ -38,7 +39,7 @@ def _check(y_true, other, what: str) -> tuple[np.ndarray, np.ndarray]:
 
 def roc_auc(y_true, score) -> float:
     """Area under the ROC curve; NaN when only one class is present (it is undefined then)."""
-    y, s = _check(y_true, score, "score")
+    y, s = check_scored(y_true, score, "score")
     if y.min() == y.max():
         return float("nan")
     return float(_roc_auc(y, s))
@@ -46,7 +47,7 @@ def roc_auc(y_true, score) -> float:
 
 def auprc(y_true, score) -> float:
     """Area under the precision-recall curve (scikit-learn's average precision); NaN without positives."""
-    y, s = _check(y_true, score, "score")
+    y, s = check_scored(y_true, score, "score")
     if y.sum() == 0:
         return float("nan")
     return float(average_precision_score(y, s))
@@ -59,8 +60,9 @@ class PRF:
     f1: float
 
 
-def _check_pred(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    y, p = _check(y_true, y_pred, "prediction")
+def check_predicted(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 labels and 0/1 predictions of the same length, as int8 arrays, or one InputError naming the fix."""
+    y, p = check_scored(y_true, y_pred, "prediction")
     if not np.isin(p, (0, 1)).all():
         raise InputError("predictions must be 0 (normal) or 1 (anomaly); threshold the scores first")
     return y, p.astype(np.int8)
@@ -68,7 +70,7 @@ def _check_pred(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
 
 def point_prf(y_true, y_pred) -> PRF:
     """Point-wise precision, recall and F1 of 0/1 predictions (0 where undefined)."""
-    y, p = _check_pred(y_true, y_pred)
+    y, p = check_predicted(y_true, y_pred)
     precision, recall, f1, _ = precision_recall_fscore_support(
         y, p.astype(np.int8), average="binary", zero_division=0.0
     )
@@ -91,7 +93,7 @@ class OracleF1:
 
 def oracle_best_f1(y_true, score) -> OracleF1:
     """Oracle best F1 over *every* threshold (``score >= threshold`` flags a step)."""
-    y, s = _check(y_true, score, "score")
+    y, s = check_scored(y_true, score, "score")
     if y.sum() == 0:
         return OracleF1(0.0, 0.0, 0.0, float("inf"))
     precision, recall, thresholds = precision_recall_curve(y, s)
@@ -108,7 +110,7 @@ def oracle_best_f1_grid(y_true, score, low: float = 50, high: float = 99, steps:
     Threshold ``k`` (``k = 1..steps``) is ``p_low + k * (p_high - p_low) / steps``; a step is flagged when its
     score is strictly greater. The first threshold reaching the best F1 is kept.
     """
-    y, s = _check(y_true, score, "score")
+    y, s = check_scored(y_true, score, "score")
     lo, hi = np.percentile(s, [low, high])
     thresholds = lo + np.arange(1, steps + 1) * (hi - lo) / steps  # (steps,)
     positives, negatives = np.sort(s[y == 1]), np.sort(s[y == 0])
