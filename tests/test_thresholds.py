@@ -15,10 +15,10 @@ from reconad.thresholds import (
     MeanStd,
     MedianMAD,
     Quantile,
-    _gpd_quantile,
     make_threshold,
     threshold_from_dict,
 )
+from reconad.thresholds.tail import gpd_quantile
 
 N = 100_000
 
@@ -95,11 +95,11 @@ def test_pot_recovers_a_known_tail(dist):
 
 def test_pot_formula_by_hand_and_its_exponential_limit():
     # gamma = 1, sigma = 2, t = 10, ratio 1/4: 10 + 2 * (4 - 1) = 16
-    assert _gpd_quantile(10.0, 1.0, 2.0, 0.25) == pytest.approx(16.0)
+    assert gpd_quantile(10.0, 1.0, 2.0, 0.25) == pytest.approx(16.0)
     # gamma -> 0 is an exponential tail: t + sigma * log(1 / ratio), and the formula is continuous there
-    assert _gpd_quantile(10.0, 0.0, 2.0, 0.25) == pytest.approx(10.0 + 2.0 * math.log(4.0))
+    assert gpd_quantile(10.0, 0.0, 2.0, 0.25) == pytest.approx(10.0 + 2.0 * math.log(4.0))
     for gamma in (1e-6, -1e-6):
-        assert _gpd_quantile(10.0, gamma, 2.0, 0.25) == pytest.approx(_gpd_quantile(10.0, 0.0, 2.0, 0.25), rel=1e-5)
+        assert gpd_quantile(10.0, gamma, 2.0, 0.25) == pytest.approx(gpd_quantile(10.0, 0.0, 2.0, 0.25), rel=1e-5)
 
 
 def test_pot_on_normal_scores_is_close_to_the_normal_quantile(normal):

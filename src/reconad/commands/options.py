@@ -11,7 +11,7 @@ from reconad.errors import InputError
 
 # the names of reconad.thresholds.THRESHOLDS, spelled out so that --help need not import numpy and scipy
 # (tests/test_cli_fast.py checks that they match)
-THRESHOLD_NAMES = ("quantile", "contamination", "mean_std", "median_mad", "pot")
+THRESHOLD_NAMES = ("quantile", "contamination", "mean_std", "median_mad", "pot", "alarm_budget")
 
 # detector parameters as options: name -> (type, help); None means "the detector's (or preset's) default"
 PARAMS: dict[str, tuple[type, str]] = {
