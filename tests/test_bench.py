@@ -30,7 +30,7 @@ def test_every_suite_resolves_to_a_run_and_a_markdown_function():
     import importlib
 
     assert bench.list_suites() == ["sine-notebook", "sine-independent", "mnist-course", "mnist-oneclass", "nab",
-                                   "skab", "speed", "serve-load"]
+                                   "skab", "speed", "serve-load", "alarms"]
     for suite in bench.SUITES.values():
         module = importlib.import_module(f"reconad.bench.{suite.module}")
         assert callable(getattr(module, suite.run)) and callable(getattr(module, suite.markdown))
@@ -163,3 +163,49 @@ def test_table_and_summary_formats():
     assert markdown_table(["a", "b"], [[0.12345, None], [3, "x"]]) == "| a | b |\n|---|---|\n| 0.123 | – |\n| 3 | x |\n"
     line = summary_line({"pooled_f1": 0.76249, "events": 34, "median_delay": None, "mean_auprc": 1.0})
     assert line == "pooled_f1 0.762 events 34 median_delay – mean_auprc 1.000"
+
+
+def test_alarms_suite_on_two_series_and_two_files(tmp_path):
+    require_dataset("nab")
+    require_dataset("skab")
+    from reconad.bench.alarms import false_alarms_per_10k, flagged_ratio, windows_touched
+    from reconad.data.nab import load_nab_series
+    from reconad.detectors import SeriesDetector
+
+    assert bench.main(["alarms", "--thresholds", "pot,nope", "--out", str(tmp_path)]) == 2  # refused before work
+    series = ["realTraffic/speed_7578.csv", "artificialNoAnomaly/art_flatline.csv"]
+    bench.run_suite("alarms", tmp_path, series=series, names=["valve1/0.csv", "other/2.csv"], epochs=1,
+                    thresholds="default,quantile")
+    result = json.loads((tmp_path / "alarms.json").read_text())
+    names = ["reconad", "reconad quantile", "IsolationForest", "PCA"]
+    assert result["configuration"]["rules"] == ["default", "quantile"] and result["suite"] == "alarms"
+    nab, skab = result["nab"], result["skab"]
+    assert list(nab["summary"]) == names and list(skab["summary"]) == names
+    assert len(nab["per_series"]) == 2 * 3 * 4 and len(skab["per_file"]) == 2 * 4
+    speed = [r for r in nab["per_series"] if r["series"] == series[0]]
+    assert sorted({r["train_rows"] for r in speed}) == [112, 169, 225]  # 10 / 15 / 20% of 1127 rows
+    assert {r["eval_rows"] for r in speed} == {1127 - 225}  # the same rows after the longest stretch, every fit
+    assert nab["summary"]["reconad"]["series"] == 2 and nab["summary"]["reconad"]["series_with_windows"] == 1
+    # the 15% row and its quantile row, recomputed from the public API: one fit, then set_threshold
+    s = load_nab_series(series[0])
+    det = SeriesDetector(random_state=0, verbose=False, epochs=1).fit(s.values[:169])
+    for name, rule in (("reconad", None), ("reconad quantile", "quantile")):
+        if rule:
+            det.set_threshold(rule)
+        flags = det.predict(s.values[225:])
+        (row,) = [r for r in speed if r["detector"] == name and r["fraction"] == 0.15]
+        assert row["flagged"] == int(flags.sum()) and row["threshold"] == pytest.approx(float(det.threshold_))
+        assert row["false_alarms_per_10k"] == pytest.approx(false_alarms_per_10k(s.labels[225:], flags))
+        assert row["windows_touched"] == pytest.approx(windows_touched(s.labels[225:], flags))
+    ratios = [flagged_ratio([r["flagged"] for r in nab["per_series"] if r["series"] == n and r["detector"] == "PCA"])
+              for n in series]
+    assert nab["summary"]["PCA"]["flagged_ratio_median"] == pytest.approx(float(np.median(ratios)))
+    rows = [r for r in skab["per_file"] if r["detector"] == "reconad quantile"]
+    tp, fp, fn = (sum(r[k] for r in rows) for k in ("tp", "fp", "fn"))
+    assert skab["summary"]["reconad quantile"]["pooled_f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    assert sum(r["tp"] + r["fp"] + r["fn"] + r["tn"] for r in rows) == (1147 - 400) + (780 - 400)
+    assert [r["detector"] for r in skab["anomaly_free"]] == names
+    for r in skab["anomaly_free"]:
+        assert r["eval_rows"] == 9405 - 400 and r["events_per_10k"] == pytest.approx(r["events"] * 1e4 / 9005)
+    markdown = (tmp_path / "alarms.md").read_text()
+    assert "| reconad quantile | 2 |" in markdown and "## SKAB per file" in markdown and "Machine:" in markdown

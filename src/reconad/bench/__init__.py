@@ -16,6 +16,7 @@ nab                NAB: defaults vs IsolationForest and PCA windows           5 
 skab               SKAB: the same, pooled as SKAB's leaderboard               5 minutes
 speed              training speed-up, bounded memory, streaming               15 minutes
 serve-load         ``reconad serve`` under 32 concurrent clients              1 minute
+alarms             false alarms and their stability (issue 34), NAB + SKAB    20 minutes
 =================  =========================================================  =====================
 """
 
@@ -63,6 +64,9 @@ SUITES: dict[str, Suite] = {
     "serve-load": Suite("serve_load", "run", "markdown", "serve_load",
                         "reconad serve under concurrent clients (needs the serve extra)", 1,
                         ("requests", "seconds", "clients", "steps")),
+    "alarms": Suite("alarms", "run", "markdown", "alarms",
+                    "false alarms per 10k rows and their stability over training stretches (NAB, SKAB), "
+                    "defaults vs IsolationForest and PCA", 20, ("epochs", "root", "series", "names", "thresholds")),
 }
 
 
@@ -113,7 +117,10 @@ _CLI_OPTIONS = {  # CLI flag -> (run option, argparse keywords)
     "--epochs": ("epochs", {"type": int, "help": "training epochs instead of the suite's (quick checks only)"}),
     "--seeds": ("seeds", {"type": int, "nargs": "+", "help": "random_state values (sine, mnist)"}),
     "--data": ("root", {"help": "datasets folder (default: $RECONAD_DATA, else ../shared/data)"}),
-    "--files": ("names", {"nargs": "+", "help": "nab, skab: only these series / files"}),
+    "--files": ("names", {"nargs": "+", "help": "nab, skab, alarms: only these series (nab) / SKAB files"}),
+    "--series": ("series", {"nargs": "+", "help": "alarms: only these NAB series"}),
+    "--thresholds": ("thresholds", {"metavar": "NAME[,NAME...]", "help": "alarms: extra threshold rules (names "
+                                    "of reconad.thresholds.THRESHOLDS, or default) on the same fitted detectors"}),
     "--digits": ("digits", {"type": int, "nargs": "+", "help": "mnist-oneclass: only these digits"}),
     "--workers": ("workers", {"type": int, "help": "mnist-oneclass: worker processes (default 2)"}),
     "--device": ("device", {"help": "mnist-oneclass, speed: torch device (default cpu)"}),
