@@ -14,6 +14,7 @@ from reconad.errors import InputError
 from reconad.imaging import DENSITIES, ERRORS, TRANSFORMS, error_map, knn_distance, random_turns, turn, turns
 from reconad.metrics import auprc, roc_auc
 from reconad.models import build_model
+from reconad.persistence import MAX_IMAGE_VALUES, check_count, check_model_kwargs
 from reconad.scoring import to_device
 from reconad.thresholds import threshold_from_dict
 from reconad.training import TrainConfig, resolve_device, resolve_seed
@@ -290,27 +291,38 @@ class ImageDetector(BaseDetector):
     def _restore_state(self, state: dict, tensors: dict | None = None) -> dict:
         stats = state.get("score_stats")
         if self.density is not None:
-            ok = isinstance(stats, dict) and set(stats) == {"error", "density"} and all(
-                isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)
-                and np.isfinite(v).all() and v[1] > 0 for v in stats.values())
+            ok = isinstance(stats, dict) and set(stats) == {"error", "density"} and all(  # bounded: sums stay finite
+                isinstance(v, list) and len(v) == 2 and all(type(x) in (int, float) for x in v)
+                and abs(v[0]) <= 1e6 and 1e-12 <= v[1] <= 1e6 for v in stats.values())
             if not ok:
-                raise ValueError(f"its score statistics {stats!r} are not finite [mean, std > 0] pairs")
-        shape = tuple(int(s) for s in state["image_shape"])
-        model = build_model(self.model, **state["model_kwargs"])
+                raise ValueError(f"its score statistics {stats!r} are not [mean, std] pairs with |mean| <= 1e6 and "
+                                 "std in [1e-12, 1e6]")
+        shape = state["image_shape"]
+        if not (isinstance(shape, list) and len(shape) == 3):
+            raise ValueError(f"its image shape {shape!r} is not [channels, height, width]")
+        shape = tuple(check_count(n, "image shape", 1, MAX_IMAGE_VALUES) for n in shape)
+        if int(np.prod(shape)) > MAX_IMAGE_VALUES:
+            raise ValueError(f"its image shape {shape} holds over {MAX_IMAGE_VALUES:,} values per image")
+        kwargs = check_model_kwargs(state["model_kwargs"])
+        if tuple(kwargs.get(k) for k in ("in_channels", "height", "width")) != shape:
+            raise ValueError(f"its image shape {shape} does not match its model arguments (in_channels, height, "
+                             f"width) = {tuple(kwargs.get(k) for k in ('in_channels', 'height', 'width'))}")
+        model = build_model(self.model, **kwargs)
         return {"model_": model, "image_shape_": shape, "score_stats_": stats,
-                "memory_": self._memory(model, shape, tensors) if tensors else None,
+                "memory_": self._memory(kwargs, shape, tensors) if tensors else None,
                 "threshold_": threshold_from_dict(state["threshold"]),
                 "threshold_source_": str(state["threshold_source"]), "seed_": int(state["seed"]),
                 "history_": list(state["history"]), "best_epoch_": state["best_epoch"]}
 
-    def _memory(self, model, shape: tuple, tensors: dict) -> torch.Tensor | None:
+    def _memory(self, kwargs: dict, shape: tuple, tensors: dict) -> torch.Tensor | None:
         """The training codes a file holds for ``density="knn"``, checked (raises ValueError if they are bad)."""
         if self.density is None:
             return None
         codes = tensors.get("memory.codes")
         if codes is None:
             raise ValueError("it has density='knn' but no training codes (memory.codes)")
-        width = model.encode(torch.zeros(1, *shape)).shape[1]
+        with torch.device("meta"):  # the code width of a twin on no memory: a file's shape allocates nothing
+            width = build_model(self.model, **kwargs).encode(torch.zeros(1, *shape)).shape[1]
         if codes.ndim != 2 or codes.shape[1] != width or len(codes) < 1 or codes.dtype != torch.float32:
             raise ValueError(f"its training codes have shape {tuple(codes.shape)}, not (N, {width}) float32")
         if not torch.isfinite(codes).all():

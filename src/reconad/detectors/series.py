@@ -17,6 +17,7 @@ from reconad.explain import region_shares
 from reconad.metrics import auprc, oracle_best_f1_grid, roc_auc
 from reconad.models import build_model, get_entry
 from reconad.models.centred import LevelFree
+from reconad.persistence import MAX_FEATURES, MAX_SIZE, check_count, check_model_kwargs, check_statistic
 from reconad.scoring import SeriesScorer
 from reconad.thresholds import MeanStd, threshold_from_dict
 from reconad.training import TrainConfig, resolve_device, resolve_seed
@@ -321,31 +322,26 @@ class SeriesDetector(BaseDetector):
 
     def _restore_state(self, state: dict, tensors: dict | None = None) -> dict:
         window = state.get("window", self.window)  # files written before window_ existed used window
-        if not (isinstance(window, int) and 2 <= window <= self.window):
+        if not (type(window) is int and 2 <= window <= min(self.window, MAX_SIZE)):
             raise ValueError(f"its window {window!r} is not an integer in [2, window={self.window}]")
-        n_features = int(state["n_features_in"])
+        n_features = check_count(state["n_features_in"], "number of features", 1, MAX_FEATURES)
         names = state["feature_names_in"]
         if names is not None and not (
                 isinstance(names, list) and len(names) == n_features and all(isinstance(n, str) for n in names)):
             raise ValueError(f"its feature names {names!r} are not {n_features} strings")
         scaler = None
         if state["scaler"] is not None:
-            scaler = StandardScaler()
-            scaler.mean_ = np.asarray(state["scaler"]["mean"], dtype=np.float64)
-            scaler.scale_ = np.asarray(state["scaler"]["scale"], dtype=np.float64)
+            scaler = StandardScaler()  # finite in float32 (how rows are scaled), scales > 0: no empty scores
+            scaler.mean_ = check_statistic(state["scaler"]["mean"], n_features, "scaler mean")
+            scaler.scale_ = check_statistic(state["scaler"]["scale"], n_features, "scaler scale", positive=True)
             scaler.var_, scaler.n_features_in_, scaler.n_samples_seen_ = scaler.scale_**2, n_features, 0
-            for part in (scaler.mean_, scaler.scale_):
-                if part.shape != (n_features,) or not np.isfinite(part).all():
-                    raise ValueError(f"its scaler does not hold {n_features} finite values per statistic")
-        kwargs = state["model_kwargs"]
-        if not isinstance(kwargs, dict) or (kwargs.get("n_features"), kwargs.get("window")) != (n_features, window):
+        kwargs = check_model_kwargs(state["model_kwargs"])
+        if (kwargs.get("n_features"), kwargs.get("window")) != (n_features, window):
             raise ValueError("its model arguments do not match its number of features and window")
         stride = state.get("stride", min(self.stride, window))  # the training stride (files before: stride)
-        if not (type(stride) is int and stride >= 1):
-            raise ValueError(f"its training stride {stride!r} is not a positive integer")
+        check_count(stride, "training stride", 1, window)
         smooth = state.get("smooth", self._smooth())  # files before: the family's default or their parameter
-        if not (type(smooth) is int and smooth >= 1):
-            raise ValueError(f"its smoothing {smooth!r} is not a positive integer")
+        check_count(smooth, "smoothing (steps averaged per score)", 1, window)  # the loop runs once per step
         drifting_list = state.get("drifting", [])  # files written before drift existed centred nothing
         if not (isinstance(drifting_list, list) and all(type(j) is int and 0 <= j < n_features
                                                         for j in drifting_list)):
