@@ -138,7 +138,25 @@ class SeriesScorer:
     def window_errors(self, x: np.ndarray, starts: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(starts, errors)`` per batch: each window's squared error per step, max over features ``(B, W)``."""
         for part, windows, x_hat in self.reconstructions(x, starts):
-            yield part, ((x_hat - windows) ** 2).amax(dim=-1).cpu().numpy()
+            yield part, self.check_errors(((x_hat - windows) ** 2).amax(dim=-1), windows).cpu().numpy()
+
+    def check_errors(self, errors: torch.Tensor, windows: torch.Tensor) -> torch.Tensor:
+        """``errors`` as they are when every one is finite, else the one :class:`InputError` every path raises.
+
+        Why: finite but huge input (1e20, 1e38) makes the float32 squared error overflow to ``inf`` (or NaN), and
+        an ``inf`` score is no answer (JSON has none; a NaN would compare as normal). The batch scorer, streaming,
+        Dask ranges, :meth:`feature_errors` and the service all go through here, so all refuse with this message.
+        ``windows`` are the scaled rows the errors came from (for the message).
+        """
+        if bool(torch.isfinite(errors).all()):
+            return errors
+        rows = windows.detach().double().cpu().numpy()
+        if self.mean is not None:
+            rows = rows * self.scale_values.astype(np.float64) + self.mean.astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            largest = float(np.nanmax(np.abs(rows))) if np.isfinite(rows).any() else float("inf")
+        raise InputError(f"the values are so far from the training data that their reconstruction error overflows "
+                         f"(largest |value| {largest:.3g}); check the units, or refit on data in these units")
 
     def starts(self, length: int) -> np.ndarray:
         """The window starts of a series of ``length`` steps (the stride, plus a tail window ending at the end)."""
@@ -193,7 +211,7 @@ class SeriesScorer:
         length = len(x)
         folder = WindowFolder(length, self.window, self.fold, trailing=(self.n_features,))
         for part, windows, x_hat in self.reconstructions(x, self.starts(length)):
-            folder.add(((x_hat - windows) ** 2).cpu().numpy(), part)  # (B, W, D)
+            folder.add(self.check_errors((x_hat - windows) ** 2, windows).cpu().numpy(), part)  # (B, W, D)
         per_feature = folder.result()  # (T, D)
         return np.stack([self.finish(per_feature[:, j], 0, 0, length, length) for j in range(self.n_features)],
                         axis=1)

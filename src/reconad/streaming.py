@@ -58,13 +58,18 @@ class StreamScorer:
         if hasattr(X, "__len__") and len(X) == 0 and np.ndim(X) <= 2:  # a poll that brought nothing: no change
             return np.empty(0, dtype=np.float64)
         rows = self._scorer.scale(self._scorer.check_rows(X, "rows"))  # (k, D) scaled
+        before = self._snapshot()
         self._rows = np.concatenate([self._rows, rows])
         self.n_seen += len(rows)
         self._grow(len(rows))
         last = self.n_seen - self.window  # the last step a complete window can start at
         if last >= self._next_start:
             starts = np.arange(self._next_start, last + 1, self.stride, dtype=np.int64)
-            self._run(starts)
+            try:
+                self._run(starts)  # refuses rows whose error overflows (SeriesScorer.check_errors)
+            except InputError:
+                self.__dict__.update(before)  # refused rows leave the stream as it was: feed corrected rows
+                raise
             self._next_start = int(starts[-1]) + self.stride
         # with a stride > 1 the series' last window (ending at its final step) may still cover steps >= last
         raw_final = self._next_start if self.stride == 1 else min(self._next_start, max(last, 0))
@@ -88,6 +93,10 @@ class StreamScorer:
         return self._emit(length, length=length)
 
     # ---- internals ----------------------------------------------------------------------------------------------
+
+    def _snapshot(self) -> dict:
+        """The state an update changes (its arrays are replaced, never written in place, before ``_run``)."""
+        return {name: getattr(self, name) for name in ("_rows", "_acc", "_count", "n_seen")}
 
     def _grow(self, count: int) -> None:
         self._acc = np.concatenate([self._acc, np.full(count, -np.inf if self._scorer.fold == "max" else 0.0)])
