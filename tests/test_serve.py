@@ -198,7 +198,8 @@ def test_bodies_over_the_limit_get_413_by_header_and_by_stream(model_path, monke
         (json.dumps([[[0.1]]] * 30).encode(), "application/json", 422, "shape"),
         (b"[" * 100_000 + b"]" * 100_000, "application/json", 400, "not valid JSON"),
         (b"0.1\n0.2\nabc\n" * 20, "text/csv", 422, "numeric"),
-        (b"0.1,\n" * 30, "text/csv", 422, "NaN"),
+        (b"0.1,\n" * 30, "text/csv", 422, "2 columns"),  # a trailing comma is a second (empty) column
+        (b"0.1\nnan\n" * 30, "text/csv", 422, "NaN"),
         (b"\x00\x01garbage", "text/csv", 422, ""),
         (json.dumps([0.1] * 50).encode(), "text/plain", 415, "not supported"),
         (json.dumps([0.1] * 50).encode(), "", 415, "not supported"),
@@ -293,3 +294,158 @@ def test_reconad_serve_runs_a_real_server_on_localhost(model_path, tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+# ---- a service that degrades gracefully (issue 36) -------------------------------------------------------------------
+
+
+def test_a_million_columns_or_too_many_rows_are_refused_before_parsing(model_path, monkeypatch):
+    import time
+
+    monkeypatch.delenv("RECONAD_TOKEN", raising=False)
+    client = TestClient(create_app(model_path, max_rows=100))
+    began = time.perf_counter()
+    wide = client.post("/score", content=b"0," * 1_000_000 + b"0\n", headers={"content-type": "text/csv"})
+    assert wide.status_code == 422 and "1,000,001 columns" in wide.json()["error"]
+    row = client.post("/score", content=json.dumps([[0.0] * 1_000_000]), headers={"content-type": "application/json"})
+    assert row.status_code == 422 and "1,000,000 features" in row.json()["error"]
+    assert time.perf_counter() - began < 10  # was 24 s and 1.9 GB for the CSV alone
+    long = client.post("/score", json=[0.1] * 101)
+    assert long.status_code == 413 and "101 rows" in long.json()["error"]
+    csv = client.post("/score", content=b"0.1\n" * 101, headers={"content-type": "text/csv"})
+    assert csv.status_code == 413 and "rows" in csv.json()["error"]
+    assert client.post("/score", json=[0.1] * 100).status_code == 200
+
+
+@pytest.mark.parametrize("value", [1e20, 1e38])
+def test_an_overflow_is_a_422_with_the_scorers_message(client, value):
+    response = client.post("/score", json=[0.1] * 30 + [value] * 5 + [0.1] * 30)
+    assert response.status_code == 422 and "reconstruction error overflows" in response.json()["error"]
+
+
+def test_bad_pool_settings_are_refused(model_path):
+    from reconad import InputError
+
+    for settings in ({"workers": 0}, {"max_rows": -1}, {"upload_timeout": 0}):
+        with pytest.raises(InputError):
+            create_app(model_path, token="", **settings)
+
+
+SERVER = """
+import logging, sys
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+from reconad.serve import serve
+serve(sys.argv[1], port=int(sys.argv[2]), token="", max_bytes=1 << 20, upload_timeout=2, shutdown_timeout=2)
+"""
+
+
+@pytest.fixture(scope="module")
+def live(model_path, tmp_path_factory):
+    """A real uvicorn server (1 MiB bodies, 2 s uploads, 2 s graceful shutdown); its log is kept in a file."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log_path = tmp_path_factory.mktemp("live") / "server.log"
+    with log_path.open("w") as log_file:
+        server = subprocess.Popen([sys.executable, "-c", SERVER, str(model_path), str(port)],
+                                  stdout=log_file, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        assert server.poll() is None, log_path.read_text()
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "the server did not start within 120 s"
+            time.sleep(0.2)
+    yield {"server": server, "port": port, "base": base, "log": log_path}
+    if server.poll() is None:
+        server.kill()
+        server.wait()
+
+
+def _raw(port: int, head: bytes, body: bytes, wait: float | None = 10.0) -> bytes:
+    """Send ``head`` and ``body`` on a plain socket and read the answer (``wait=None``: close at once)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=wait or 1) as sock:
+        sock.sendall(head + body)
+        if wait is None:
+            return b""
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+def test_an_ordinary_client_reads_the_413_of_a_huge_body(live):
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{live['base']}/score", data=b"[" + b"0.5," * (16 << 20) + b"0.5]",
+                                     headers={"content-type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as caught:  # a connection reset would be URLError / OSError
+        urllib.request.urlopen(request, timeout=60)
+    assert caught.value.code == 413 and "over the limit" in json.loads(caught.value.read())["error"]
+
+
+def test_a_stalled_upload_gets_408_and_health_stays_up(live):
+    import threading
+    import time
+
+    import httpx
+
+    answers = []
+    head = b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    threads = [threading.Thread(target=lambda: answers.append(_raw(live["port"], head, b"[0.1, 0.2"))) for _ in
+               range(6)]  # more stalled uploads than the server reads at once
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    assert httpx.get(f"{live['base']}/health", timeout=1).json() == {"status": "ok"}
+    for thread in threads:
+        thread.join(30)
+    assert len(answers) == 6 and all(a.startswith(b"HTTP/1.1 408") for a in answers), answers
+    assert b"did not arrive within 2 s" in answers[0]
+    assert time.perf_counter() - began < 20  # held for 2 s each (queued ones after their turn), not forever
+
+
+def test_a_client_that_goes_away_mid_upload_is_one_log_line(live):
+    import time
+
+    before = live["log"].read_text()
+    head = b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    _raw(live["port"], head, b"[0.1, 0.2, " * 100, wait=None)
+    time.sleep(1.5)
+    added = live["log"].read_text()[len(before):]
+    assert "Traceback" not in added
+    assert len([line for line in added.splitlines() if line.strip()]) == 1 and "went away" in added, added
+
+
+def test_a_port_in_use_is_exit_code_2_with_one_line(live, model_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "reconad", "serve", str(model_path), "--port", str(live["port"])],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "cannot listen on 127.0.0.1" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_sigterm_stops_the_server_within_its_shutdown_timeout(live):
+    import time
+
+    server = live["server"]
+    began = time.perf_counter()
+    server.terminate()
+    server.wait(timeout=30)
+    assert time.perf_counter() - began < 15 and server.returncode in (0, -15)
