@@ -14,6 +14,7 @@ import importlib
 import logging
 import sys
 
+from reconad.commands.alarms import add_options as add_alarm_options
 from reconad.commands.options import PARAMS, THRESHOLD_NAMES, option
 from reconad.errors import InputError
 
@@ -93,6 +94,7 @@ def _add_score(commands) -> argparse.ArgumentParser:
     _add_table_options(parser)
     parser.add_argument("--label-col", default=None, help="a label column to ignore")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_alarm_options(parser)
     dask = parser.add_argument_group("Dask (DATA a folder of Parquet partitions, --out a new folder; extra [dask])")
     dask.add_argument("--engine", choices=("local", "dask"), default="local", help="'dask' scores the partitions "
                       "in parallel with a window of overlap: the same scores as one process (default: local)")

@@ -54,7 +54,10 @@ def score_series(det, args: argparse.Namespace, explain: bool = False):
     """
     import pandas as pd
 
+    from reconad.commands.alarms import apply_options
+
     table = read_series(args, model_columns(det, args), getattr(args, "label_col", None))
+    apply_options(det, args, table.time)  # --threshold / --alarms: a new level on the kept calibration scores
     scores = det.anomaly_score(table.features)
     predicted = det.threshold_.predict(scores)  # exactly the scores written, one model pass
     frame = pd.DataFrame({"score": scores, "label": predicted})
@@ -108,6 +111,9 @@ def score_images(det, args: argparse.Namespace, out: Path) -> int:
 def run(args: argparse.Namespace) -> int:
     """The ``score`` handler."""
     if args.engine == "dask":
+        if args.threshold is not None or args.alarms is not None:
+            raise InputError("--threshold and --alarms apply to the local engine; with Dask, set the level in "
+                             "Python (det.set_threshold(...); det.save(path)) and score with that model")
         return run_dask(args)
     if args.workers is not None or args.scheduler is not None:
         raise InputError("--workers and --scheduler need --engine dask")
@@ -116,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
     check_input(args.data)
     det = load_detector(args.model, args.quiet)
     if is_image_detector(det):
+        from reconad.commands.alarms import apply_options
+
+        apply_options(det, args)
         return score_images(det, args, out)
     top_features = regions_out is not None and det.n_features_in_ > 1  # which sensors drove each region
     table, scores, predicted, frame, contributions = score_series(det, args, args.explain or top_features)

@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 from reconad.errors import InputError, ModelFileError, NotFittedError
 from reconad.models import get_entry
 from reconad.persistence import check_weights, migrate, write_model_file
-from reconad.thresholds import Threshold, make_threshold, threshold_from_dict
+from reconad.thresholds import Fixed, Threshold, make_threshold, threshold_from_dict
 from reconad.training import TrainConfig, resolve_device, seeded, train_autoencoder
 
 
@@ -87,17 +87,22 @@ class BaseDetector(BaseEstimator):
         return self.new_threshold().fit(calibration_scores)
 
     def set_threshold(self, threshold) -> BaseDetector:
-        """Change the alarm rule without retraining: fit ``threshold`` on the stored calibration scores.
+        """Change the alarm level without retraining.
 
-        ``threshold`` is a name from ``reconad.thresholds.THRESHOLDS`` or a threshold object. The scores do not
-        change (they never read the threshold); only ``threshold_`` and the ``threshold`` parameter do. Returns
-        ``self``. A threshold that fails to fit leaves the detector as it was.
+        ``threshold`` is a number (a level set by hand), a name from ``reconad.thresholds.THRESHOLDS`` or a
+        threshold object such as ``AlarmBudget(alarms=1, per=10_000)``, fitted again on the calibration scores the
+        detector kept. The scores do not change (they never read the threshold); only ``threshold_`` and the
+        ``threshold`` parameter do. Returns ``self``. A rule that fails to fit leaves the detector as it was.
         """
         self._check_fitted()
-        if self.calibration_scores_ is None:
+        rule = make_threshold(threshold)
+        if isinstance(rule, Fixed):
+            fitted = rule.fit([rule.value])
+        elif self.calibration_scores_ is None:
             raise InputError("this detector was loaded from a file written before calibration scores were saved; "
-                             "refit it to change its threshold")
-        fitted = make_threshold(threshold).fit(self.calibration_scores_)
+                             "refit it to change its threshold rule, or pass a number")
+        else:
+            fitted = rule.fit(self.calibration_scores_)
         self.threshold = threshold
         self.threshold_ = fitted
         return self

@@ -92,3 +92,22 @@ class MedianMAD(Threshold):
             spread = _MEAN_AD_TO_STD * float(deviation.mean())
             self.note_ = "MAD is 0 (over half the scores are equal): used the mean absolute deviation instead"
         return median + self.k * spread
+
+
+@dataclass
+class Fixed(Threshold):
+    """A level the user chose (``det.set_threshold(3.2)``, ``reconad score --threshold 3.2``): flags above it.
+
+    It reads nothing from the scores; it exists so that a hand-set level is saved, reported and compared like any
+    fitted rule.
+    """
+
+    name: ClassVar[str] = "fixed"
+    value: float = float("nan")
+
+    def __post_init__(self):
+        if isinstance(self.value, bool) or not isinstance(self.value, (int, float)) or not np.isfinite(self.value):
+            raise InputError(f"a fixed threshold needs a finite number, got {self.value!r}")
+
+    def _compute(self, scores: np.ndarray) -> float:
+        return float(self.value)
