@@ -35,20 +35,42 @@ def check_input(path: str, what: str = "data file") -> Path:
     return path
 
 
+def check_distinct(outputs: dict[str, Path | None], inputs: dict[str, Path | None]) -> None:
+    """Refuse an output that is also an input or another output (``--out X --regions X``, ``--out DATA``)."""
+    seen: dict[str, str] = {}
+    for option, path in [*inputs.items(), *outputs.items()]:
+        if path is None:
+            continue
+        key = os.path.realpath(path)
+        if key in seen:
+            raise InputError(f"{option} {path} is the same file as {seen[key]}; writing it would destroy that one, so "
+                             f"pass {option} a new file name")
+        seen[key] = f"{option} {path}" if option.startswith("-") else f"the {option}"
+
+
+def frame_bytes(frame, path: Path) -> bytes:
+    """A DataFrame as the bytes of a CSV or Parquet file (by ``path``'s suffix)."""
+    if path.suffix.lower() == ".csv":
+        return frame.to_csv(index=False).encode("utf-8")
+    buffer = io.BytesIO()
+    try:
+        frame.to_parquet(buffer, index=False)
+    except ImportError as exc:
+        raise InputError(f"writing {path} needs a Parquet engine; pip install pyarrow, or write .csv") from exc
+    return buffer.getvalue()
+
+
 def write_frame(frame, path: Path) -> None:
     """A DataFrame as CSV or Parquet (by the suffix), written atomically."""
-    from reconad.atomic import atomic_write_bytes
+    write_frames([(frame, path)])
 
-    if path.suffix.lower() == ".csv":
-        data = frame.to_csv(index=False).encode("utf-8")
-    else:
-        buffer = io.BytesIO()
-        try:
-            frame.to_parquet(buffer, index=False)
-        except ImportError as exc:
-            raise InputError(f"writing {path} needs a Parquet engine; pip install pyarrow, or write .csv") from exc
-        data = buffer.getvalue()
-    atomic_write_bytes(path, data)
+
+def write_frames(items: list) -> None:
+    """``(frame, path)`` pairs written as one unit (:func:`reconad.atomic.atomic_write_many`): all new or all
+    old; when the first file exists, the others are from the same run."""
+    from reconad.atomic import atomic_write_many
+
+    atomic_write_many([(path, frame_bytes(frame, path)) for frame, path in items])
 
 
 def write_json(value: dict, path: Path) -> None:

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from reconad.commands.files import (
+    check_distinct,
     check_input,
     check_output,
     columns,
@@ -15,6 +16,7 @@ from reconad.commands.files import (
     model_columns,
     read_series,
     write_frame,
+    write_frames,
 )
 from reconad.errors import InputError
 
@@ -119,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--workers and --scheduler need --engine dask")
     out = check_output(args.out, SCORE_SUFFIXES, "scores file")
     regions_out = check_output(args.regions, (".csv",), "regions file") if args.regions else None
-    check_input(args.data)
+    check_distinct({"--out": out, "--regions": regions_out}, {"model file": Path(args.model),
+                                                               "data file": check_input(args.data)})
     det = load_detector(args.model, args.quiet)
     if is_image_detector(det):
         from reconad.commands.alarms import apply_options
@@ -130,9 +133,7 @@ def run(args: argparse.Namespace) -> int:
     table, scores, predicted, frame, contributions = score_series(det, args, args.explain or top_features)
     spans = regions_frame(predicted, scores, table.time, contributions if top_features else None,
                           list(table.features.columns))
-    write_frame(frame, out)
-    if regions_out is not None:
-        write_frame(spans, regions_out)
+    write_frames([(frame, out)] + ([(spans, regions_out)] if regions_out is not None else []))  # one unit
     print(f"scored {len(frame):,} rows: {int(predicted.sum()):,} flagged in {len(spans)} region(s) at the "
           f"label-free threshold {float(det.threshold_):.4g}")
     print(f"wrote {out}" + (f" and {regions_out}" if regions_out else ""))
