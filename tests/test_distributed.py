@@ -24,7 +24,8 @@ SIZES = [1000, 7, 0, 1500, 13, 2483]
 def cluster():
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as local:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0",
+                      worker_dashboard_address="127.0.0.1:0") as local:
         with Client(local) as client:
             yield client
 
@@ -231,3 +232,76 @@ def test_cli_score_engine_dask(train, tmp_path, capsys):
                  "--workers", "2"]) == 2
     assert "need --engine dask" in capsys.readouterr().err
     assert not (tmp_path / "again").exists() and not (tmp_path / "s.csv").exists()
+
+
+# ---- hostile data and a cluster that stays private (issue 36) ------------------------------------------------------
+
+
+def test_the_local_cluster_listens_on_loopback_only(train, tmp_path, monkeypatch):
+    import distributed
+    import psutil
+
+    det = SeriesDetector(model="dense", **FAST).fit(train)
+    x = _series(600)
+    seen = {}
+    real = distributed.LocalCluster
+
+    def listening() -> set:
+        return {c.laddr for c in psutil.Process().net_connections() if c.status == "LISTEN"}
+
+    class Recording(real):
+        def __init__(self, *args, **kwargs):
+            before = listening()
+            super().__init__(*args, **kwargs)
+            seen["listening"] = {address.ip for address in listening() - before}
+
+    monkeypatch.setattr(distributed, "LocalCluster", Recording)
+    score_parquet(det, _write(tmp_path / "data", x, [300, 300], ["x"]), tmp_path / "out", workers=1,
+                  processes=False, columns=["x"])
+    assert seen["listening"] and seen["listening"] <= {"127.0.0.1", "::1"}, seen  # the dashboard too
+
+
+def test_int_and_double_partitions_score_like_one_process(train, tmp_path):
+    det = SeriesDetector(model="dense", **FAST).fit(train)
+    x = np.round(_series(900) * 100)  # whole numbers: int64 in one file, double in the next
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pd.DataFrame({"x": x[:400, 0].astype(np.int64)}).to_parquet(folder / "part.0.parquet")
+    pd.DataFrame({"x": x[400:, 0]}).to_parquet(folder / "part.1.parquet")
+    score_parquet(det, folder, tmp_path / "out")
+    out = pd.concat([pd.read_parquet(p) for p in sorted((tmp_path / "out").glob("*.parquet"))])
+    np.testing.assert_array_equal(out["score"].to_numpy(), det.anomaly_score(x))
+
+
+def test_a_text_column_in_one_partition_is_one_line_naming_the_file(train, tmp_path):
+    det = SeriesDetector(model="dense", **FAST).fit(train)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pd.DataFrame({"x": np.zeros(300)}).to_parquet(folder / "part.0.parquet")
+    pd.DataFrame({"x": ["1.5"] * 300}).to_parquet(folder / "part.1.parquet")
+    with pytest.raises(InputError) as caught:
+        score_parquet(det, folder, tmp_path / "out")
+    message = str(caught.value)
+    assert "part.1.parquet" in message and "'x'" in message and "not numbers" in message and "\n" not in message
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_nan_is_refused_naming_the_file_row_and_column(train, tmp_path):
+    det = SeriesDetector(model="dense", **FAST).fit(train)
+    x = _series(900)
+    x[650, 0] = np.nan
+    folder = _write(tmp_path / "data", x, [400, 500], ["x"])
+    with pytest.raises(InputError) as caught:
+        score_parquet(det, folder, tmp_path / "out", workers=1, processes=False, columns=["x"])
+    message = str(caught.value)
+    assert "part.1.parquet" in message and "column 'x'" in message and "its row 250" in message
+    assert "X_context" not in message and "rows has" not in message
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))
+
+
+def test_an_overflow_on_dask_is_the_scorers_message_naming_the_partition(train, tmp_path):
+    det = SeriesDetector(model="dense", **FAST).fit(train)
+    x = _series(900)
+    x[650:660, 0] = 1e38
+    with pytest.raises(InputError, match="part.1.parquet.*reconstruction error overflows"):
+        score_parquet(det, _write(tmp_path / "data", x, [400, 500], ["x"]), tmp_path / "out", columns=["x"])

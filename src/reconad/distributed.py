@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reconad.atomic import PARTIAL
 from reconad.errors import InputError
 
 _INSTALL = "install the extra: pip install 'reconad[dask]'"
@@ -106,6 +107,7 @@ def _read_rows(partitions: list[Partition], lo: int, hi: int, columns: list[str]
                 first_row = group_start if first_row is None else first_row
             group_start += n
         table = pq.ParquetFile(part.path).read_row_groups(wanted, columns=columns)
+        table = table.cast(pa.schema([(c, pa.float64()) for c in columns]))  # int64 in one file, double in the next
         begin = max(lo, first_row) - first_row
         tables.append(table.slice(begin, min(hi, part.start + part.rows) - max(lo, first_row)))
     frame = pa.concat_tables(tables).to_pandas() if tables else pd.DataFrame(columns=columns)
@@ -147,7 +149,12 @@ def _score_partition(model_bytes: bytes, sources: list[Partition], context: tupl
         scores = np.zeros(0, dtype=np.float64)
     else:
         frame = _read_rows(sources, *context, columns)
-        scores = det.scorer_.score_range(frame, context[0], start, start + rows, total)
+        _check_finite(frame, sources, context[0], columns)
+        try:
+            scores = det.scorer_.score_range(frame, context[0], start, start + rows, total)
+        except InputError as exc:  # name the user's files, not the task's variables
+            own = next(p for p in sources if p.start <= start < p.start + max(p.rows, 1))
+            raise InputError(f"{own.path} (rows {start:,} to {start + rows - 1:,} of the series): {exc}") from None
     labels = det.threshold_.predict(scores)
     frame = pd.DataFrame({"step": np.arange(start, start + rows, dtype=np.int64),
                           "score": scores, "label": labels.astype(np.int8)})
@@ -155,6 +162,34 @@ def _score_partition(model_bytes: bytes, sources: list[Partition], context: tupl
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, target)
     return int(labels.sum())
+
+
+def _check_finite(frame, sources: list[Partition], first: int, columns: list[str]) -> None:
+    """Refuse a missing or infinite value with the file, its row and the column it is in."""
+    values = frame.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    row, col = (int(i[0]) for i in np.nonzero(bad))
+    step = first + row
+    part = next(p for p in sources if p.start <= step < p.start + p.rows)
+    value = "NaN (a missing value)" if np.isnan(values[row, col]) else f"{values[row, col]:+}"
+    raise InputError(f"{part.path} has {value} in column {columns[col]!r} at its row {step - part.start:,} "
+                     f"(row {step:,} of the series); fill or drop the missing values and score again")
+
+
+def check_column_types(partitions: list[Partition], columns: list[str]) -> None:
+    """Every feature column of every file holds numbers (int64 in one file and double in the next is fine)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for part in partitions:
+        schema = pq.ParquetFile(part.path).schema_arrow
+        for name in columns:
+            kind = schema.field(name).type
+            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
+                raise InputError(f"{part.path} column {name!r} holds {kind} values, not numbers; every partition's "
+                                 "feature columns must be numeric (write them as int or float)")
 
 
 def _model_bytes(model) -> tuple[bytes, object]:
@@ -207,6 +242,7 @@ def score_parquet(model, data_dir, out_dir, *, workers: int | None = None, sched
             f"the data has {len(columns)} feature columns {columns} but the detector was fitted on "
             f"{det.n_features_in_}; pass columns=[...] (--columns) naming the {det.n_features_in_} feature columns"
         )
+    check_column_types(partitions, columns)
     total = sum(p.rows for p in partitions)
     if total < det.window_:
         raise InputError(f"the data has {total} rows, fewer than one window ({det.window_}); pass a longer series")
@@ -216,7 +252,7 @@ def score_parquet(model, data_dir, out_dir, *, workers: int | None = None, sched
         raise InputError(f"output {out} already exists and is not empty; choose a new folder or remove it")
     if not out.parent.is_dir():
         raise InputError(f"cannot write {out}: folder {out.parent} does not exist; create it first")
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", suffix=PARTIAL, dir=out.parent))
     try:
         args, firsts = [], [p.start for p in partitions]
         for i, part in enumerate(partitions):  # each task gets only the partitions its context touches
@@ -253,8 +289,12 @@ def _run(model_bytes: bytes, args: list[tuple], workers, scheduler, processes: b
                              "`dask scheduler` or check the address") from exc
         with client:
             return _on_client(client, model_bytes, args)
+    # loopback only: an unauthenticated dashboard on 0.0.0.0 (Dask's default, also for dashboard_address=None)
+    # would expose the job to the network; in-process workers take no host (their transport is inproc://)
+    loopback = {"host": "127.0.0.1"} if processes else {}
     with _quiet("distributed"), LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                                             dashboard_address=":0") as cluster, Client(cluster) as client:
+                                             dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0",
+                                             **loopback) as cluster, Client(cluster) as client:
         return _on_client(client, model_bytes, args)
 
 
