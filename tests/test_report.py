@@ -61,13 +61,14 @@ def test_series_report_structure(series_run):
                                         fingerprint=info["fingerprint"], title="pump <test>")
     assert_self_contained(html)
     sections = re.findall(r'<section id="([^"]+)"><h2>([^<]+)</h2>', html)
-    assert [title for _, title in sections] == ["The data", "Training history", "Scores and regions", "Metrics",
-                                                "Model card"]
+    assert [title for _, title in sections] == ["The data", "Training history", "Scores and regions", "Threshold",
+                                                "Metrics", "Model card"]
     for anchor, _ in sections:  # the table of contents links every section
         assert f'href="#{anchor}"' in html
     figures = decoded_images(html)
     assert set(figures) == {f"{det.model}: training history", "score timeline", "sensor contributions",
-                            "input, reconstruction and score"}  # two features: which sensor, over time
+                            "input, reconstruction and score",  # two features: which sensor, over time
+                            "calibration scores and threshold"}
     assert all(w > 300 and h > 200 for w, h in figures.values()), figures
     # the metrics table: label-free and oracle rows side by side, with the threshold-free metrics
     assert '<tr class="label-free"><td>label-free' in html and '<tr class="oracle"><td>oracle' in html
@@ -158,7 +159,7 @@ def test_long_series_are_drawn_as_block_maxima_and_a_detail_around_the_peak(seri
     html, _ = series_report_of(det, test, scores, predicted, labels, time=time, data_info={"name": "long"},
                                fingerprint="sha256:2")
     figures = decoded_images(html)
-    assert len(figures) == 4 and "sensor contributions" in figures
+    assert len(figures) == 5 and "sensor contributions" in figures and "calibration scores and threshold" in figures
     assert "drawn as the maximum over blocks of 3 steps" in html and "around the highest score" in html
     peaks = series_module.block_max(det.explain(test))  # the contributions on the timeline's blocks
     assert peaks.shape == (100, 2) and np.allclose(peaks.max(axis=0), det.explain(test).max(axis=0))
@@ -228,3 +229,23 @@ def test_the_report_is_built_from_arrays_alone():
                           env={**__import__("os").environ, "MPLBACKEND": "Agg"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_the_threshold_section_shows_the_calibration_and_what_each_budget_gives():
+    from reconad.report import ModelFacts, SeriesDetail, series_report
+    from reconad.thresholds import AlarmBudget, alarm_events
+
+    rng = np.random.default_rng(0)
+    calibration = rng.exponential(size=20_000)
+    scores = np.concatenate([rng.exponential(size=3_000), np.full(20, 30.0)])  # one clear event at the end
+    x = np.zeros((len(scores), 1))
+    predicted = (scores > 8.0).astype(np.int8)
+    facts = ModelFacts("SeriesDetector", "dense", threshold=8.0, threshold_source="out-of-fold",
+                       calibration=calibration)
+    html, _ = series_report(x, scores, predicted, facts=facts, detail=SeriesDetail(0, x), data_info={"name": "t"})
+    assert "<h2" in html and "Threshold" in html and "calibration scores and threshold" in html
+    level = float(AlarmBudget(alarms=2).fit(calibration))
+    assert f"{level:.4g}" in html and f"{alarm_events(scores, level):,}" in html
+    without, _ = series_report(x, scores, predicted, facts=ModelFacts("SeriesDetector", "dense", threshold=8.0),
+                               detail=SeriesDetail(0, x), data_info={"name": "t"})
+    assert "calibration scores and threshold" not in without

@@ -195,3 +195,19 @@ def plot_training(history: list[dict], title: str = "training") -> Figure:
         axes[1].set(title="validation metrics", xlabel="epoch")
         axes[1].legend(loc="best")
     return fig
+
+
+def plot_calibration(calibration, scores, threshold: float, title: str = "where the alarm level sits") -> Figure:
+    """Histograms of the calibration scores (normal data the model did not train on) and of the scored data's
+    scores, on a log count axis, with the threshold: how far the alarm level lies into normal data's tail."""
+    calibration, scores = np.asarray(calibration, dtype=np.float64), np.asarray(scores, dtype=np.float64)
+    top = max(float(calibration.max()), float(scores.max()), float(threshold))
+    bins = np.linspace(min(float(calibration.min()), float(scores.min())), top, 80)
+    fig = Figure(figsize=(12, 3.2), layout="constrained")
+    ax = fig.subplots()
+    ax.hist(calibration, bins=bins, color="tab:blue", alpha=0.6, label=f"calibration scores ({len(calibration):,})")
+    ax.hist(scores, bins=bins, color="tab:purple", alpha=0.4, label=f"scores of this data ({len(scores):,})")
+    ax.axvline(threshold, color=THRESHOLD_COLOR, ls=":", label=f"threshold ({threshold:.3g})")
+    ax.set(title=title, xlabel="score", ylabel="steps (log)", yscale="log")
+    ax.legend(loc="upper right")
+    return fig

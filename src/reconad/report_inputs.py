@@ -55,7 +55,8 @@ def model_facts(det, fingerprint: str | None = None) -> ModelFacts:
     parameters = {k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in det.get_params().items()}
     return ModelFacts(detector=type(det).__name__, model=str(det.model), threshold=float(det.threshold_),
                       threshold_source=str(getattr(det, "threshold_source_", "")), history=list(det.history_),
-                      card=model_card(det, fingerprint), parameters=parameters)
+                      card=model_card(det, fingerprint), parameters=parameters,
+                      calibration=getattr(det, "calibration_scores_", None))
 
 
 def series_detail(det, x, scores) -> SeriesDetail:

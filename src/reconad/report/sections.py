@@ -26,7 +26,8 @@ class ModelFacts:
     ``detector``: its kind (``"SeriesDetector"``); ``model``: the model's registered name; ``threshold``: the
     label-free threshold's value and ``threshold_source`` what it was fitted on; ``history``: one dict per
     epoch (``train_loss``, validation metrics, ...); ``card``: label -> value rows of the model card;
-    ``parameters``: the detector's parameters.
+    ``parameters``: the detector's parameters; ``calibration``: the scores of normal data the threshold was fitted on
+    (None for models saved before they were kept).
     """
 
     detector: str
@@ -36,6 +37,7 @@ class ModelFacts:
     history: Sequence[Mapping] = ()
     card: Mapping[str, object] = field(default_factory=dict)
     parameters: Mapping[str, object] = field(default_factory=dict)
+    calibration: Sequence[float] | None = None  # the calibration scores the threshold was fitted on
 
 
 # ---- fingerprints -------------------------------------------------------------------------------------------------

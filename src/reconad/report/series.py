@@ -16,6 +16,7 @@ import numpy as np
 from reconad.metrics.evaluation import series_evaluation
 from reconad.report.html import Section, figure_png, img, paragraph, render, table
 from reconad.report.sections import ModelFacts, closing_sections, shared_sections
+from reconad.report.threshold import threshold_section
 
 MAX_POINTS = 20_000  # longer series are drawn as block maxima (timeline) or around the highest score (detail)
 
@@ -145,6 +146,9 @@ def series_report(x, scores, predicted, labels=None, *, facts: ModelFacts, detai
     sections.append(scores_section(x, scores, predicted, labels, threshold=facts.threshold,
                                    threshold_source=facts.threshold_source, detail=detail,
                                    contributions=contributions, time=time))
+    threshold = threshold_section(facts.calibration, scores, facts.threshold, facts.threshold_source)
+    if threshold is not None:
+        sections.append(threshold)
     evaluation = None
     if labels is not None:
         evaluation = series_evaluation(labels, scores, predicted, facts.threshold, facts.threshold_source)
