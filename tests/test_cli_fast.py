@@ -71,3 +71,12 @@ def test_the_thresholds_named_in_the_options_are_the_registered_ones():
     from reconad.thresholds import THRESHOLDS
 
     assert tuple(THRESHOLD_NAMES) == tuple(THRESHOLDS)
+
+
+def test_the_serve_options_default_to_the_services_own_defaults():
+    from reconad import serve as service
+    from reconad.cli import build_parser
+
+    args = build_parser().parse_args(["serve", "m.reconad"])
+    assert (args.max_bytes, args.max_rows, args.workers, args.upload_timeout) == (
+        service.DEFAULT_MAX_BYTES, service.DEFAULT_MAX_ROWS, service.DEFAULT_WORKERS, service.UPLOAD_TIMEOUT)

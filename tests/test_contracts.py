@@ -174,3 +174,20 @@ def test_calibration_scores_in_a_file_are_checked(fitted, tmp_path):
     with pytest.raises(ModelFileError, match="calibration scores"):
         reconad.load(path)
     assert json.loads(json.dumps(document["params"]))["window"] == 20
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(window=(1 << 20) + 1), "window must be at most"),
+    (dict(hidden_size=(1 << 20) + 1), "hidden_size must be at most"),
+    (dict(num_layers=65), "num_layers must be at most"),
+])
+def test_a_detector_that_could_not_be_loaded_back_is_refused_at_fit(frame, params, match):
+    with pytest.raises(InputError, match=match):
+        SeriesDetector(**{**FAST, **params}).fit(frame)
+
+
+def test_too_large_images_are_refused_at_fit():
+    from reconad import ImageDetector
+
+    with pytest.raises(InputError, match="at most 16,777,216"):
+        ImageDetector(epochs=1, verbose=False).fit(np.zeros((1, 1, 4097, 4097), dtype=np.float32))

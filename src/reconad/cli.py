@@ -147,6 +147,12 @@ def _add_serve(commands) -> argparse.ArgumentParser:
                         "RECONAD_TOKEN environment variable, which other users cannot see in the process list)")
     parser.add_argument("--max-bytes", type=int, default=16 * 1024 * 1024,
                         help="largest request body in bytes; larger ones get 413 (default: 16 MiB)")
+    parser.add_argument("--max-rows", type=int, default=1_000_000,
+                        help="most rows one request may score; more get 413 (default: 1,000,000)")
+    parser.add_argument("--workers", type=int, default=2, help="threads that parse, score and encode requests "
+                        "off the event loop, so /health always answers (default: 2)")
+    parser.add_argument("--upload-timeout", type=float, default=60.0, help="seconds a request body may take to "
+                        "arrive; slower uploads get 408 (default: 60)")
     parser.set_defaults(func=_handler("serve"))
     return parser
 

@@ -120,8 +120,12 @@ def as_labels(y, length: int, what: str = "labels") -> np.ndarray:
     return labels.astype(np.int8)
 
 
-def check_int(name: str, value, minimum: int = 1, allow_none: bool = False) -> None:
+def check_int(name: str, value, minimum: int = 1, allow_none: bool = False, maximum: int | None = None) -> None:
+    """``value`` is a whole number in ``[minimum, maximum]`` (or None with ``allow_none``), else an InputError."""
     if value is None and allow_none:
         return
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
         raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise InputError(f"{name} must be at most {maximum:,} (a saved model could not be loaded back), got "
+                         f"{value!r}")

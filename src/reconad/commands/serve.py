@@ -15,5 +15,6 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--port must be in 0..65535, got {args.port}")
     from reconad.serve import serve
 
-    serve(args.model, host=args.host, port=args.port, token=args.token, max_bytes=args.max_bytes)
+    serve(args.model, host=args.host, port=args.port, token=args.token, max_bytes=args.max_bytes,
+          max_rows=args.max_rows, workers=args.workers, upload_timeout=args.upload_timeout)
     return EXIT_OK

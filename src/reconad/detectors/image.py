@@ -14,7 +14,7 @@ from reconad.errors import InputError
 from reconad.imaging import DENSITIES, ERRORS, TRANSFORMS, error_map, knn_distance, random_turns, turn, turns
 from reconad.metrics import auprc, roc_auc
 from reconad.models import build_model
-from reconad.persistence import MAX_IMAGE_VALUES, check_count, check_model_kwargs
+from reconad.persistence import MAX_IMAGE_VALUES, MAX_LAYERS, MAX_SIZE, check_count, check_model_kwargs
 from reconad.scoring import to_device
 from reconad.thresholds import threshold_from_dict
 from reconad.training import TrainConfig, resolve_device, resolve_seed
@@ -93,9 +93,9 @@ class ImageDetector(BaseDetector):
 
     def _validate_params(self) -> None:
         self._check_model_kind()
-        check_int("latent_dim", self.latent_dim, allow_none=True)
-        check_int("hidden_size", self.hidden_size, allow_none=True)
-        check_int("num_layers", self.num_layers, allow_none=True)
+        check_int("latent_dim", self.latent_dim, allow_none=True, maximum=MAX_SIZE)
+        check_int("hidden_size", self.hidden_size, allow_none=True, maximum=MAX_SIZE)
+        check_int("num_layers", self.num_layers, allow_none=True, maximum=MAX_LAYERS)
         if self.transforms not in TRANSFORMS:
             raise InputError(f"transforms must be 'rotate' or None, got {self.transforms!r}")
         if self.error not in ERRORS:
@@ -142,6 +142,10 @@ class ImageDetector(BaseDetector):
         self._validate_params()
         images = as_images(X)
         shape = tuple(int(s) for s in images.shape[1:])  # (C, H, W)
+        if int(np.prod(shape)) > MAX_IMAGE_VALUES:
+            raise InputError(f"images of shape (C, H, W) = {shape} hold {int(np.prod(shape)):,} values; the image "
+                             f"detector takes at most {MAX_IMAGE_VALUES:,} (a saved model with more could not be "
+                             "loaded back); resize them")
         sets = {}
         if validation is not None:
             sets["val"] = self._labelled(validation, "validation", shape)

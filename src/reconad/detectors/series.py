@@ -17,7 +17,7 @@ from reconad.explain import region_shares
 from reconad.metrics import auprc, oracle_best_f1_grid, roc_auc
 from reconad.models import build_model, get_entry
 from reconad.models.centred import LevelFree
-from reconad.persistence import MAX_FEATURES, MAX_SIZE, check_count, check_model_kwargs, check_statistic
+from reconad.persistence import MAX_FEATURES, MAX_LAYERS, MAX_SIZE, check_count, check_model_kwargs, check_statistic
 from reconad.scoring import SeriesScorer
 from reconad.thresholds import MeanStd, threshold_from_dict
 from reconad.training import TrainConfig, resolve_device, resolve_seed
@@ -112,8 +112,11 @@ class SeriesDetector(BaseDetector):
 
     def _validate_params(self) -> None:
         self._check_model_kind()
-        check_int("window", self.window, 2)
+        check_int("window", self.window, 2, maximum=MAX_SIZE)
         check_int("stride", self.stride)
+        for name in ("hidden_size", "latent_dim"):
+            check_int(name, getattr(self, name), allow_none=True, maximum=MAX_SIZE)
+        check_int("num_layers", self.num_layers, maximum=MAX_LAYERS)
         check_int("score_stride", self.score_stride, allow_none=True)
         if self.score_stride is not None and self.score_stride > self.window:
             raise InputError(f"score_stride={self.score_stride} is wider than window={self.window}, so some steps "
@@ -182,6 +185,9 @@ class SeriesDetector(BaseDetector):
         self._validate_params()
         data, names = as_series(X)
         n_features = data.shape[1]
+        if n_features > MAX_FEATURES:
+            raise InputError(f"X has {n_features:,} features; a series detector takes at most {MAX_FEATURES:,} (a "
+                             "saved model with more could not be loaded back); select the sensors to watch")
         sets = {}
         if validation is not None:
             sets["val"] = self._labelled(validation, "validation", n_features)
