@@ -2,16 +2,17 @@
 
 :func:`read_table` returns the numeric feature columns, the 0/1 labels of a label column (if named) and the
 time column (if named), or raises one :class:`InputError` that names the problem and the fix: missing or
-empty file, unknown column, non-numeric feature column, NaN / infinite values, unsorted or duplicate times,
-labels that are not 0/1.
+empty file, unknown column, non-numeric feature column, NaN / infinite values, unsorted or duplicate times (unless
+a remedy is asked for, :mod:`reconad.data.times`), labels that are not 0/1. Label-like columns (``anomaly``,
+``label``, ...) are never features unless named in ``columns``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -19,12 +20,17 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from reconad.data.times import check_policies, order_rows, parse_times
 from reconad.errors import InputError
 from reconad.validation import boolean_hint, column_names, non_numeric
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 NAN_POLICIES = ("raise", "interpolate")
+# columns that hold labels in public datasets (NAB, SKAB, ...): never features unless named (case-insensitive)
+LABEL_LIKE = ("anomaly", "label", "is_anomaly", "changepoint", "target")
 _DELIMITERS = ",;\t|"
+
+log = logging.getLogger(__name__)
 
 
 class Table(NamedTuple):
@@ -122,47 +128,6 @@ def _require_columns(frame: pd.DataFrame, names: Sequence[str], what: str, sourc
         raise InputError(f"{what} {missing} not found in {source}; its columns are {[str(c) for c in frame.columns]}")
 
 
-def _dates(column: pd.Series) -> pd.Series:
-    """Dates as pandas reads them, with two differences: times with several UTC offsets (a clock that changed to
-    or from summer time) become UTC, which keeps their order, instead of an error; and a day-first format that
-    pandas inferred from the data is used without its warning."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Parsing dates in .* when dayfirst=False", UserWarning)
-        try:
-            return pd.to_datetime(column)
-        except ValueError as exc:
-            if "Mixed timezones" not in str(exc):
-                raise
-            return pd.to_datetime(column, utc=True)
-
-
-def _time_index(column: pd.Series, name: str, source: str) -> pd.Index:
-    if pd.api.types.is_numeric_dtype(column) and column.dtype != bool:
-        values = column
-    else:
-        try:
-            values = _dates(column)
-        except (ValueError, TypeError) as exc:
-            raise InputError(f"time column {name!r} in {source} holds values that are neither numbers nor dates "
-                             f"({exc}); fix them (dates read best as ISO 8601: 2024-03-31 14:05:00) or choose "
-                             "another --time-col") from exc
-    if values.isna().any():
-        row = int(np.flatnonzero(values.isna().to_numpy())[0])
-        raise InputError(f"time column {name!r} in {source} has missing values (first at data row {row}); "
-                         "fill or drop those rows")
-    back = (values < values.shift(1)).to_numpy()
-    if back.any():
-        row = int(np.flatnonzero(back)[0])
-        raise InputError(f"time column {name!r} in {source} is not sorted (data row {row} goes back in time); "
-                         "sort the rows by time first")
-    duplicate = values.duplicated().to_numpy()
-    if duplicate.any():
-        row = int(np.flatnonzero(duplicate)[0])
-        raise InputError(f"time column {name!r} in {source} has a duplicate time {values.iloc[row]} at data row "
-                         f"{row}; drop or aggregate duplicate rows")
-    return pd.Index(values, name=name)
-
-
 def _labels(column: pd.Series, name: str, source: str) -> np.ndarray:
     if column.isna().any():
         raise InputError(f"label column {name!r} in {source} has {int(column.isna().sum())} missing values; "
@@ -202,6 +167,24 @@ def _handle_missing(features: pd.DataFrame, nan_policy: str, source: str) -> pd.
     return features.interpolate(method="linear", limit_direction="both")
 
 
+def label_like(names: Sequence[str]) -> list[str]:
+    """The names among ``names`` that label columns go by (``anomaly``, ``label``, ... in any case), in order."""
+    return [str(name) for name in names if str(name).strip().lower() in LABEL_LIKE]
+
+
+def _default_features(frame: pd.DataFrame, special: list[str], drop: list[str], source: str) -> pd.DataFrame:
+    """Every column but the time, label and dropped ones, and label-like ones (set aside with a warning)."""
+    aside = [name for name in label_like(frame.columns) if name not in (*special, *drop)]
+    if aside:
+        log.warning("%s: set aside the label-like column(s) %s, which are not features (use one as the labels with "
+                    "--label-col, or name it in --columns to train on it)", source, ", ".join(map(repr, aside)))
+    features = frame.drop(columns=[*special, *drop, *aside])
+    if features.shape[1] == 0:
+        also = f" and label-like columns {aside} (name them in --columns to use them)" if aside else ""
+        raise InputError(f"{source} has no feature columns besides the time, label and dropped columns{also}")
+    return features
+
+
 def read_table(
     path: str | os.PathLike | pd.DataFrame,
     sep: str | None = None,
@@ -210,19 +193,25 @@ def read_table(
     label_col: str | None = None,
     nan_policy: str = "raise",
     drop: Sequence[str] = (),
+    duplicates: str = "raise",
+    unsorted: str = "raise",
 ) -> Table:
     """Read a table of one row per time step: ``(features, labels, time)``.
 
     ``path`` is a CSV file (separator ``sep``, sniffed from the first lines when None), a Parquet file
     (``.parquet`` / ``.pq``) or a DataFrame. ``columns`` selects the feature columns (default: every column
-    but the time and label columns); ``label_col`` names a 0/1 column returned as labels and never used as a
-    feature; ``time_col`` names a column (or the named index) of dates or numbers, which must be strictly
-    increasing.
+    but the time and label columns and label-like columns, :data:`LABEL_LIKE`, which are set aside with a
+    warning); ``label_col`` names a 0/1 column returned as labels and never used as a feature; ``time_col``
+    names a column (or the named index) of dates or numbers, which must be strictly increasing unless a remedy
+    is asked for: ``unsorted="sort"`` sorts the rows by time, ``duplicates="first"`` / ``"last"`` / ``"mean"``
+    keeps one row per repeated time (the mean of the features, labelled anomalous if any of its rows is); each
+    logs a warning with the number of rows it changed.
     ``nan_policy="raise"`` refuses missing values, ``"interpolate"`` fills them linearly (ends: nearest value).
     ``drop`` names columns to leave out of the default feature set (e.g. a second label column).
     """
     if nan_policy not in NAN_POLICIES:
         raise InputError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}")
+    check_policies(duplicates, unsorted)
     if isinstance(path, pd.DataFrame):
         frame, source = path.copy(), "the table"
     else:
@@ -249,11 +238,13 @@ def read_table(
             raise InputError(f"columns {clash} are the time or label column and cannot also be features")
         features = frame[[c for c in columns if c not in drop]]
     else:
-        features = frame.drop(columns=[*special, *drop])
-        if features.shape[1] == 0:
-            raise InputError(f"{source} has no feature columns besides the time, label and dropped columns")
+        features = _default_features(frame, special, drop, source)
     _check_numeric(features, source, time_col)
-    features = _handle_missing(features.reset_index(drop=True), nan_policy, source)
+    features = features.reset_index(drop=True)
     labels = _labels(frame[label_col], label_col, source) if label_col is not None else None
-    time = _time_index(frame[time_col].reset_index(drop=True), time_col, source) if time_col is not None else None
+    time = None
+    if time_col is not None:
+        times = parse_times(frame[time_col].reset_index(drop=True), time_col, source)
+        features, labels, time = order_rows(features, labels, times, time_col, source, duplicates, unsorted)
+    features = _handle_missing(features, nan_policy, source)
     return Table(features, labels, time)
