@@ -40,7 +40,7 @@ def test_each_remedy_sorts_then_keeps_one_row_per_time(tmp_path, caplog, duplica
     np.testing.assert_allclose(features["b"], b)
     assert labels.tolist() == y and labels.dtype == np.int8
     text = caplog.text
-    assert "3 of 5 rows were out of time order" in text  # rows 1, 2, 3 moved
+    assert "moved 3 of 5 rows" in text  # rows 1, 2, 3
     assert "2 rows share their time" in text and "1 rows removed" in text
 
 
@@ -85,3 +85,75 @@ def test_label_like_columns_are_never_features_unless_named(caplog):
 def test_a_table_of_label_like_columns_alone_says_how_to_use_them():
     with pytest.raises(InputError, match=r"label-like columns \['changepoint'\] \(name them in --columns"):
         read_table(pd.DataFrame({"changepoint": [0, 1, 0]}))
+
+
+# ---- through the command line -------------------------------------------------------------------------------------
+
+FAST = ["--window", "8", "--stride", "4", "--epochs", "1", "--hidden-size", "4", "--random-state", "0", "--quiet",
+        "--model", "dense"]
+
+
+def sensor_log(rows=120, seed=0):
+    rng = np.random.default_rng(seed)
+    step = np.arange(rows)
+    anomaly = ((step >= 80) & (step < 90)).astype(int)
+    return pd.DataFrame({"t": step, "value": np.sin(step / 4) + 0.05 * rng.normal(size=rows) + 2 * anomaly,
+                         "Anomaly": anomaly})
+
+
+def call(capsys, *args):
+    from reconad.cli import main
+
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_remedies_for_repeated_and_unsorted_times(tmp_path, capsys, caplog):
+    frame = sensor_log()
+    messy_log = pd.concat([frame.iloc[:50], frame.iloc[40:50], frame.iloc[50:]])  # an hour logged twice
+    messy_log = messy_log.iloc[[*range(20), 21, 20, *range(22, len(messy_log))]]  # and two rows swapped
+    messy_log.to_csv(tmp_path / "log.csv", index=False)
+    model = tmp_path / "m.reconad"
+    code, _, err = call(capsys, "fit", tmp_path / "log.csv", "--out", model, "--time-col", "t", *FAST)
+    assert code == 2 and "--unsorted sort" in err and not model.exists()
+    code, _, err = call(capsys, "fit", tmp_path / "log.csv", "--out", model, "--time-col", "t", "--unsorted", "sort",
+                        *FAST)
+    assert code == 2 and "--duplicate-times first, last or mean" in err
+    code, _, err = call(capsys, "fit", tmp_path / "log.csv", "--out", model, "--duplicate-times", "first", *FAST)
+    assert code == 2 and "--time-col" in err  # a remedy without a time column would do nothing
+    with caplog.at_level(logging.WARNING):
+        code, _, err = call(capsys, "fit", tmp_path / "log.csv", "--out", model, "--time-col", "t", "--unsorted",
+                            "sort", "--duplicate-times", "last", *FAST)
+        assert code == 0, err
+        assert "moved 20 of 130 rows" in caplog.text and "20 rows share their time" in caplog.text
+        code, _, err = call(capsys, "score", model, tmp_path / "log.csv", "--out", tmp_path / "s.csv", "--time-col",
+                            "t", "--unsorted", "sort", "--duplicate-times", "mean", "--quiet")
+    assert code == 0, err
+    assert pd.read_csv(tmp_path / "s.csv")["t"].tolist() == list(range(120))
+
+
+def test_cli_label_like_column_is_set_aside_and_used_as_the_labels(tmp_path, capsys, caplog):
+    sensor_log().to_csv(tmp_path / "log.csv", index=False)
+    model = tmp_path / "m.reconad"
+    with caplog.at_level(logging.WARNING):
+        code, out, err = call(capsys, "fit", tmp_path / "log.csv", "--out", model, "--time-col", "t", *FAST)
+    assert code == 0, err
+    assert "× 1 features (value)" in out and "'Anomaly'" in caplog.text
+    import reconad
+
+    assert reconad.load(model).feature_names_in_ == ["value"]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        code, out, err = call(capsys, "evaluate", model, tmp_path / "log.csv", "--time-col", "t",
+                              "--json", tmp_path / "m.json", "--quiet")
+    assert code == 0, err
+    assert "using column 'Anomaly'" in caplog.text and "oracle" in out
+    with caplog.at_level(logging.WARNING):  # named in --columns, it is a feature
+        code, out, err = call(capsys, "fit", tmp_path / "log.csv", "--out", tmp_path / "m2.reconad", "--time-col",
+                              "t", "--columns", "value,Anomaly", *FAST)
+    assert code == 0, err
+    assert reconad.load(tmp_path / "m2.reconad").feature_names_in_ == ["value", "Anomaly"]
+    sensor_log().drop(columns="Anomaly").to_csv(tmp_path / "plain.csv", index=False)
+    code, _, err = call(capsys, "evaluate", model, tmp_path / "plain.csv", "--time-col", "t", "--quiet")
+    assert code == 2 and "needs --labels COLUMN" in err

@@ -1,9 +1,10 @@
 """The ``reconad`` command: argument parsing only. ``fit``, ``score``, ``evaluate`` on your own files, ``demo`` on
 embedded data, ``experiment`` and ``bench`` for tables, ``serve`` for a scoring service.
 
-Exit codes: 0 success, 1 failure, 2 bad input (one line on stderr, no traceback). Each subcommand is one
-``_add_<name>(commands)`` function that registers its options; its handler lives in ``reconad.commands.<name>``
-and is imported only when the command runs, so ``--help`` and argument errors answer without importing torch.
+Exit codes: 0 success, 1 failure, 2 bad input (one line on stderr, no traceback), 130 interrupted (Ctrl-C).
+Each subcommand is one ``_add_<name>(commands)`` function that registers its options; its handler lives in
+``reconad.commands.<name>`` and is imported only when the command runs, so ``--help`` and argument errors answer
+without importing torch.
 Every output is written to a temporary file and renamed into place: a failure never leaves a half-written file.
 """
 
@@ -18,7 +19,7 @@ from reconad.commands.alarms import add_options as add_alarm_options
 from reconad.commands.options import PARAMS, THRESHOLD_NAMES, option
 from reconad.errors import InputError
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _handler(module: str):
@@ -36,11 +37,17 @@ def _add_table_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--time-col", default=None, help="time column (or a Parquet file's named index): dates or "
                        "numbers, strictly increasing")
     group.add_argument("--columns", default=None, help="comma-separated feature columns (default: every column "
-                       "but the time and label columns; at scoring: the columns the model was fitted on)")
+                       "but the time and label columns and label-like ones such as anomaly, label, target; at "
+                       "scoring: the columns the model was fitted on)")
     group.add_argument("--drop", default=None, help="comma-separated columns to leave out of the features "
                        "(e.g. a second label column)")
     group.add_argument("--nan", choices=("raise", "interpolate"), default="raise",
                        help="missing values: refuse them (default) or interpolate linearly")
+    group.add_argument("--duplicate-times", choices=("raise", "first", "last", "mean"), default="raise",
+                       help="rows that repeat a time of --time-col (a clock change): refuse them (default), or keep "
+                       "the first, the last or the mean of each time")
+    group.add_argument("--unsorted", choices=("raise", "sort"), default="raise",
+                       help="rows whose --time-col goes back in time: refuse them (default) or sort the rows by time")
 
 
 def _add_fit(commands) -> argparse.ArgumentParser:
@@ -176,6 +183,11 @@ def _add_bench(commands) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``reconad`` argument parser with every subcommand (imports no torch)."""
+    return _parsers()[0]
+
+
+def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The ``reconad`` parser and each subcommand's own parser by name (whose usage an error in it prints)."""
     from reconad import __version__
 
     parser = argparse.ArgumentParser(
@@ -191,13 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_experiment(commands)
     _add_bench(commands)
     _add_serve(commands)
-    return parser
+    return parser, commands.choices
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``reconad ARGV``; return the exit code (0 success, 1 failure, 2 bad input)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run ``reconad ARGV``; return the exit code (0 success, 1 failure, 2 bad input, 130 interrupted)."""
+    parser, subcommands = _parsers()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the usage of the subcommand they were given to, not the top-level one
+        owner = subcommands.get(getattr(args, "command", None), parser)
+        owner.error(f"unrecognized arguments: {' '.join(unknown)}")
     if getattr(args, "func", None) is None:
         parser.print_help()
         return EXIT_BAD_INPUT
@@ -212,9 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reconad {args.command}: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
               file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C: the shell's convention, 128 + SIGINT
         print("interrupted", file=sys.stderr)
-        return EXIT_FAILURE
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

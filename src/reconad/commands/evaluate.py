@@ -4,6 +4,7 @@ optionally an HTML report (``--report``) and the metrics as JSON (``--json``).""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from pathlib import Path
 
@@ -46,14 +47,25 @@ def evaluate_images(det, args: argparse.Namespace, data: Path, fingerprint: str 
                            title=title)
 
 
+def first_label_like(args: argparse.Namespace) -> str:
+    """The first label-like column of the table (``anomaly``, ``label``, ...), used as labels without ``--labels``."""
+    from reconad.data.tables import LABEL_LIKE, label_like, load_frame
+
+    found = label_like(load_frame(args.data, args.sep).columns)
+    if not found:
+        raise InputError(f"evaluate needs --labels COLUMN, the 0/1 label column of the data (none of its columns "
+                         f"is named like one: {', '.join(LABEL_LIKE)})")
+    logging.getLogger("reconad").warning("using column %r of %s as the labels (pass --labels COLUMN to choose "
+                                         "another)", found[0], args.data)
+    return found[0]
+
+
 def evaluate_series(det, args: argparse.Namespace, fingerprint: str | None, title: str, report: bool):
     """``(html or None, evaluation)`` of a labelled table (``--labels`` names its 0/1 label column)."""
     from reconad.metrics.evaluation import series_evaluation
     from reconad.report_inputs import series_report_of
 
-    if args.labels is None:
-        raise InputError("evaluate needs --labels COLUMN, the 0/1 label column of the data")
-    args.label_col = args.labels
+    args.label_col = args.labels if args.labels is not None else first_label_like(args)
     several = det.n_features_in_ > 1
     table, scores, predicted, _, contributions = score_series(det, args, explain=report and several)
     if not report:

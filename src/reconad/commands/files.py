@@ -114,15 +114,25 @@ def row_range(text: str) -> tuple[int | None, int | None]:
 
 def read_series(args: argparse.Namespace, names=None, label_col=None):
     """The table ``args.data`` read with the table options (``--sep``, ``--time-col``, ``--nan``, ``--drop``,
-    ``--rows``): a :class:`reconad.data.tables.Table`."""
+    ``--duplicate-times``, ``--unsorted``, ``--rows``): a :class:`reconad.data.tables.Table`."""
     from reconad.data.tables import read_table
 
+    remedies = [f"--{name.replace('_', '-')}" for name in ("duplicate_times", "unsorted")
+                if getattr(args, name) != "raise"]
+    if remedies and args.time_col is None:
+        raise InputError(f"{' and '.join(remedies)} order the rows by their time; name the time column with --time-col")
     table = read_table(args.data, sep=args.sep, time_col=args.time_col, columns=names, label_col=label_col,
-                       nan_policy=args.nan, drop=columns(args.drop) or ())
+                       nan_policy=args.nan, drop=columns(args.drop) or (), duplicates=args.duplicate_times,
+                       unsorted=args.unsorted)
     rows = getattr(args, "rows", None)
     if rows is None:
         return table
-    selected = slice(*row_range(rows))
+    bounds = row_range(rows)
+    total = len(table.features)
+    if any(bound is not None and not -total <= bound <= total for bound in bounds):
+        raise InputError(f"--rows {rows} reaches past the end of {args.data}, which has {total:,} rows; pass "
+                         f"bounds within 0:{total}")
+    selected = slice(*bounds)
     features = table.features.iloc[selected].reset_index(drop=True)
     if len(features) == 0:
         raise InputError(f"--rows {rows} selects no rows of {args.data} ({len(table.features)} rows)")
@@ -139,11 +149,12 @@ def model_columns(det, args: argparse.Namespace) -> list[str] | None:
         return None
     from reconad.data.tables import load_frame
 
-    present = set(str(c) for c in load_frame(args.data, args.sep).columns)
+    present = [str(c) for c in load_frame(args.data, args.sep).columns]
     missing = [name for name in names if name not in present]
     if missing:
         raise InputError(f"{args.data} lacks the columns {missing} that the model was fitted on ({len(names)} "
-                         f"features: {names}); pass data with the same columns")
+                         f"features: {names}); its columns are {present}; pass data with the same "
+                         "columns")
     return list(names)
 
 

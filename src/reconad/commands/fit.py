@@ -42,6 +42,20 @@ def read_training_table(args: argparse.Namespace):
     return x, f"{len(x):,} rows × {x.shape[1]} features ({', '.join(map(str, x.columns))})"
 
 
+def check_model_name(name: str | None, images: bool) -> None:
+    """Refuse a ``--model`` that is not a model for this kind of data, listing only the ones that are."""
+    if name is None:
+        return
+    from reconad.models import list_models
+
+    kind, data = ("image", "images") if images else ("series", "a table")
+    known = list_models(kind=kind)
+    if name not in known:
+        other = " is an image model" if name in list_models(kind="image") else (
+            " is a series model" if name in list_models() else " is not a registered model")
+        raise InputError(f"--model {name!r}{other}; for {data} choose one of the {kind} models: {', '.join(known)}")
+
+
 def train(det, x) -> bool:
     """Fit ``det`` on ``x``; under torchrun each rank trains on its share (DDP). True where this process is the
     one that writes the model (rank 0, or the only process)."""
@@ -69,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     check_kind_options(args, images, table_only=TABLE_ONLY, image_only=IMAGE_ONLY)
     params = detector_params(args, images)
     x, what = read_training_images(args, data) if images else read_training_table(args)
+    check_model_name(args.model, images)
     from reconad.detectors import ImageDetector, SeriesDetector  # torch, once the inputs are known to be good
 
     cls = ImageDetector if images else SeriesDetector

@@ -76,7 +76,8 @@ def run_dask(args: argparse.Namespace) -> int:
     """``score --engine dask``: a folder of Parquet partitions scored on Dask; identical to one process."""
     unsupported = {"--regions": args.regions, "--explain": args.explain, "--time-col": args.time_col,
                    "--drop": args.drop, "--label-col": args.label_col, "--sep": args.sep,
-                   "--nan interpolate": args.nan != "raise"}
+                   "--nan interpolate": args.nan != "raise", "--duplicate-times": args.duplicate_times != "raise",
+                   "--unsorted": args.unsorted != "raise"}
     named = [name for name, value in unsupported.items() if value]
     if named:
         raise InputError(f"{', '.join(named)} cannot be used with --engine dask; pick the features with --columns")

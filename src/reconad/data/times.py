@@ -73,7 +73,7 @@ def _sort(times: pd.Series, unsorted: str, name: str, source: str) -> np.ndarray
                          "sort the rows by time first, or pass --unsorted sort")
     order = np.argsort(times.to_numpy(), kind="stable")
     moved = int((order != np.arange(len(order))).sum())
-    log.warning("%s: sorted the rows by %r; %d of %d rows were out of time order", source, name, moved, len(order))
+    log.warning("%s: sorted the rows by %r, which moved %d of %d rows", source, name, moved, len(order))
     return order
 
 
