@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import reconad
-from reconad import report
+from reconad import report, report_inputs
 from reconad.errors import InputError
 from reconad.metrics.evaluation import series_evaluation
 from reconad.report_inputs import image_report_of, model_card, series_report_of
@@ -76,7 +76,7 @@ def test_series_report_structure(series_run):
     assert evaluation["oracle"]["f1"] >= evaluation["label_free"]["f1"] - 1e-12
     assert evaluation["label_free"]["threshold"] == pytest.approx(float(det.threshold_))
     # model card: seed, version, threshold and its source, fingerprint; text is escaped
-    for text in (f"{reconad.__version__}", det.threshold_source_, info["fingerprint"], "seed (seed_)",
+    for text in (f"{reconad.__version__}", det.threshold_source_, info["fingerprint"], "<th>seed</th>",
                  "2024-01-01 00:00:00 → 2024-01-01 00:04:59"):
         assert text in html, text
     assert "flow &lt;l/min&gt;" in html and "<l/min>" not in html and "pump &lt;test&gt;" in html
@@ -92,6 +92,30 @@ def test_model_card_names_the_drifting_features():
     det = reconad.SeriesDetector(window=16, epochs=1, random_state=0, verbose=False).fit(frame)
     assert det.drifting_features_ == ["temp"]
     assert model_card(det)["centred on each window's mean (drift)"] == "temp"
+
+
+def test_model_card_shows_the_values_applied_under_readable_names():
+    t = np.arange(600)
+    frame = pd.DataFrame({"flow": np.sin(t / 3), "level": np.cos(t / 5)})
+    det = reconad.SeriesDetector(window=16, epochs=1, random_state=0, verbose=True).fit(frame)
+    facts = report_inputs.model_facts(det)
+    card = facts.card
+    threshold = float(det.threshold_)
+    assert card["threshold"] == f"mean + 4 std of the calibration scores = {report.fmt(threshold)}"
+    assert card["smoothing of the scores"] == f"moving average over {det.scorer_.smooth} steps"
+    assert det.scorer_.smooth == 5  # dense: the family's default smoothing, applied though no option set it
+    params = facts.parameters
+    assert params["threshold rule"] == "mean + 4 std (the default)" and params["device"] == "auto (cpu)"
+    assert params["learning rate (lr)"] == "0.001" and params["batch size"] == "32"
+    assert not [key for key in params if "_" in key.split(" (")[0]], params  # readable names, not raw keys
+    html = report.model_card_html(facts)
+    assert "verbose" not in html and "n/a" not in html, html
+    for key in ("batch_size", "score_stride", "calibration_split"):
+        assert f"<td>{key}</td>" not in html
+
+
+def test_numbers_keep_four_significant_digits_side_by_side():
+    assert [report.fmt(v) for v in (0.691, 0.7782, 1234.0, 3.0)] == ["0.6910", "0.7782", "1234", "3.000"]
 
 
 def test_report_without_labels_has_no_metrics_table(series_run, tmp_path):

@@ -18,28 +18,104 @@ from reconad.report import series_report as _series_report
 from reconad.report.html import fmt
 
 
+def _num(value) -> str:
+    """A setting as its user would type it: ``4``, ``0.001``, ``10,000``."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return f"{int(value):,}"
+    return f"{float(value):g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
+def threshold_rule(threshold) -> str:
+    """A threshold rule in words: ``mean + 4 std``, ``0.99 quantile``, ``2 alarms per 10,000 steps``, ..."""
+    p = {k: _num(v) for k, v in threshold.params().items()}
+    rules = {
+        "mean_std": lambda: f"mean + {p['k']} std",
+        "median_mad": lambda: f"median + {p['k']} × 1.4826 MAD",
+        "quantile": lambda: f"{p['q']} quantile",
+        "contamination": lambda: f"the top {p['rate']} (contamination)",
+        "pot": lambda: f"peaks over threshold (risk {p['risk']}, initial quantile {p['initial_quantile']})",
+        "alarm_budget": lambda: f"{p['alarms']} alarms per {p['per']} steps (alarm budget)",
+    }
+    if threshold.name == "fixed":
+        return "a fixed value"
+    rule = rules.get(threshold.name)
+    return rule() if rule else f"{threshold.name} ({', '.join(f'{k} {v}' for k, v in p.items())})"
+
+
+def threshold_applied(threshold) -> str:
+    """The fitted threshold as what was applied: ``mean + 4 std of the calibration scores = 3.73``."""
+    value = fmt(float(threshold))
+    if threshold.name == "fixed":
+        return f"fixed at {value}"
+    return f"{threshold_rule(threshold)} of the calibration scores = {value}"
+
+
+# the detector parameters under the names a reader knows them by (the option in brackets where it differs)
+PARAMETER_LABELS = {
+    "model": "model", "window": "window (steps)", "stride": "training stride (steps)",
+    "score_stride": "scoring stride (steps)", "scaler": "feature scaling", "drift": "centred on each window's mean "
+    "(drift)", "calibration_split": "calibration tail (calibration_split)", "epochs": "epochs",
+    "batch_size": "batch size", "lr": "learning rate (lr)", "latent_dim": "code size (latent_dim)",
+    "hidden_size": "hidden units (hidden_size)", "num_layers": "layers (num_layers)", "decoder": "decoder",
+    "threshold": "threshold rule", "random_state": "seed (random_state)", "device": "device",
+    "transforms": "image transforms", "error": "image error", "density": "density of the codes",
+}
+HIDDEN_PARAMETERS = ("verbose",)  # how a run talks, not what it computed
+
+
+def parameters_applied(det) -> dict:
+    """The detector's parameters, readable label -> the value applied (defaults resolved, no ``verbose``)."""
+    resolved = {}
+    for key, value in det.get_params().items():
+        if key in HIDDEN_PARAMETERS:
+            continue
+        if key == "threshold":
+            value = threshold_rule(det.new_threshold()) + (" (the default)" if value is None else "")
+        elif key == "device":
+            value = f"{value} ({getattr(det, 'device_', value)})" if value == "auto" else value
+        elif key in ("scaler", "drift", "transforms") and not value:
+            value = "none"
+        elif isinstance(value, (list, tuple)):
+            value = ", ".join(map(str, value))
+        elif hasattr(value, "to_dict"):
+            value = str(value.to_dict())
+        elif value is None:
+            value = "the model's default"
+        elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+            value = _num(value)
+        resolved[PARAMETER_LABELS.get(key, key.replace("_", " "))] = value
+    return resolved
+
+
 def model_card(det, fingerprint: str | None = None) -> dict:
-    """The model card of a fitted detector as label -> value: model, seed, version, threshold and its source,
-    epochs, features, window or image shape, and the fingerprint of the data the report shows."""
+    """The model card of a fitted detector as label -> value: model, seed, version, the threshold and smoothing
+    applied, what the threshold was fitted on, epochs, features, window or image shape, and the fingerprint of
+    the data the report shows."""
     from reconad import __version__
 
-    threshold = det.threshold_
     card = {
         "detector": type(det).__name__,
         "model": det.model,
         "reconad version": __version__,
-        "seed (seed_)": getattr(det, "seed_", None),
+        "seed": getattr(det, "seed_", None),
         "device": str(getattr(det, "device_", det.device)),
-        "threshold": f"{threshold.name} {threshold.params()} → {fmt(float(threshold))}",
-        "threshold source": getattr(det, "threshold_source_", "n/a"),
-        "epochs trained (best epoch kept)": f"{len(det.history_)} ({getattr(det, 'best_epoch_', None)})",
+        "threshold": threshold_applied(det.threshold_),
+        "calibration scores": getattr(det, "threshold_source_", None) or "not recorded",
     }
+    scorer = getattr(det, "scorer_", None)
+    if scorer is not None:
+        steps = int(scorer.smooth)
+        card["smoothing of the scores"] = f"moving average over {steps} steps" if steps > 1 else "none (1 step)"
+    best = getattr(det, "best_epoch_", None)
+    kept = f" (epoch {best} kept, best on the validation data)" if best is not None and best != len(det.history_) \
+        else ""
+    card["epochs trained"] = f"{len(det.history_)}{kept}"
     if getattr(det, "feature_names_in_", None):
         card["features"] = ", ".join(str(name) for name in det.feature_names_in_)
     elif getattr(det, "n_features_in_", None) is not None:
         card["features"] = f"{det.n_features_in_} (unnamed)"
     if getattr(det, "window_", None) is not None:
-        card["window, training stride (window_, stride_)"] = f"{det.window_}, {det.stride_}"
+        card["window, training stride (steps)"] = f"{det.window_}, {det.stride_}"
     drifting = getattr(det, "drifting_features_", None)
     if drifting is not None:
         card["centred on each window's mean (drift)"] = ", ".join(str(f) for f in drifting) or "none"
@@ -52,10 +128,9 @@ def model_card(det, fingerprint: str | None = None) -> dict:
 
 def model_facts(det, fingerprint: str | None = None) -> ModelFacts:
     """A fitted detector's :class:`~reconad.report.ModelFacts` (public attributes only)."""
-    parameters = {k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in det.get_params().items()}
     return ModelFacts(detector=type(det).__name__, model=str(det.model), threshold=float(det.threshold_),
                       threshold_source=str(getattr(det, "threshold_source_", "")), history=list(det.history_),
-                      card=model_card(det, fingerprint), parameters=parameters,
+                      card=model_card(det, fingerprint), parameters=parameters_applied(det),
                       calibration=getattr(det, "calibration_scores_", None))
 
 

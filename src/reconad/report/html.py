@@ -56,7 +56,8 @@ def esc(value) -> str:
 
 
 def fmt(value, digits: int = 4) -> str:
-    """A number for a table: ``n/a`` for None / NaN, integers as is, floats to ``digits`` significant digits."""
+    """A number for a table: ``n/a`` for None / NaN, integers as is, floats to ``digits`` significant digits, the
+    trailing zeros kept so that numbers side by side read alike (``0.6910`` beside ``0.7782``)."""
     if value is None:
         return "n/a"
     if isinstance(value, (bool, np.bool_)):
@@ -64,7 +65,10 @@ def fmt(value, digits: int = 4) -> str:
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
-        return "n/a" if math.isnan(value) else f"{float(value):.{digits}g}"
+        if math.isnan(value) or math.isinf(value):
+            return "n/a" if math.isnan(value) else str(float(value))
+        text = f"{float(value):#.{digits}g}"
+        return text[:-1] if text.endswith(".") else text
     return str(value)
 
 
