@@ -1,4 +1,6 @@
+import json
 import os
+import struct
 from pathlib import Path
 
 # Small models train faster on one thread than on two competing ones, and one thread count for every run keeps
@@ -44,3 +46,16 @@ def require_module(module: str, extra: str):
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{module} must be installed under CI (the [dev] extra pulls in [{extra}])")
         raise
+
+
+def split_model_file(data: bytes) -> tuple[dict, bytes]:
+    """A safetensors file's bytes as its JSON header and the tensor bytes after it (to build hostile files)."""
+    (n,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8 : 8 + n]), data[8 + n :]
+
+
+def join_model_file(header: dict, body: bytes) -> bytes:
+    """The inverse of :func:`split_model_file`, with the header padded to 8 bytes as safetensors writes it."""
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    return struct.pack("<Q", len(raw)) + raw + body

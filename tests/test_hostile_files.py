@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import join_model_file, split_model_file
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
@@ -43,26 +44,15 @@ def good_bytes(tmp_path_factory) -> bytes:
     return path.read_bytes()
 
 
-def _split(data: bytes) -> tuple[dict, bytes]:
-    (n,) = struct.unpack("<Q", data[:8])
-    return json.loads(data[8 : 8 + n]), data[8 + n :]
-
-
-def _join(header: dict, body: bytes) -> bytes:
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    return struct.pack("<Q", len(raw)) + raw + body
-
-
 def _document(change):
     """A case that edits the JSON description of a good file with ``change(document)``."""
 
     def build(good: bytes, marker: Path) -> bytes:
-        header, body = _split(good)
+        header, body = split_model_file(good)
         document = json.loads(header["__metadata__"]["reconad"])
         replaced = change(document)
         header["__metadata__"]["reconad"] = json.dumps(document if replaced is None else replaced)
-        return _join(header, body)
+        return join_model_file(header, body)
 
     return build
 
@@ -83,7 +73,7 @@ def _tensors(change):
     """A case that rewrites the weights of a good file with ``change(tensors)``, keeping its description."""
 
     def build(good: bytes, marker: Path) -> bytes:
-        header, _ = _split(good)
+        header, _ = split_model_file(good)
         return save_safetensors(change(dict(load_safetensors(good))), metadata=header["__metadata__"])
 
     return build

@@ -8,7 +8,6 @@ in a subprocess capped at 4 GiB of address space. The counts it finds are printe
 
 import json
 import os
-import struct
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import join_model_file, split_model_file
 
 import reconad
 from reconad import ImageDetector, InputError, ModelFileError, SeriesDetector
@@ -26,23 +26,12 @@ CAP = 4 * 1024**3  # address space per sweep subprocess
 CASE_SECONDS = 60.0
 
 
-def _split(data: bytes) -> tuple[dict, bytes]:
-    (n,) = struct.unpack("<Q", data[:8])
-    return json.loads(data[8 : 8 + n]), data[8 + n :]
-
-
-def _join(header: dict, body: bytes) -> bytes:
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    return struct.pack("<Q", len(raw)) + raw + body
-
-
 def _edited(good: bytes, change) -> bytes:
-    header, body = _split(good)
+    header, body = split_model_file(good)
     document = json.loads(header["__metadata__"]["reconad"])
     change(document)
     header["__metadata__"]["reconad"] = json.dumps(document)
-    return _join(header, body)
+    return join_model_file(header, body)
 
 
 def _put(document, path, value):
@@ -67,7 +56,7 @@ def number_fields(value, path=()):
 
 
 def sweep_cases(good: bytes) -> list[tuple[list, object]]:
-    header, _ = _split(good)
+    header, _ = split_model_file(good)
     document = json.loads(header["__metadata__"]["reconad"])
     cases = []
     for part in ("params", "state"):
@@ -242,6 +231,6 @@ def test_a_2_gb_sparse_file_is_refused_without_reading_it(series_bytes, tmp_path
 
 
 def test_a_90_mb_json_header_is_refused_before_parsing(series_bytes, tmp_path):
-    header, body = _split(series_bytes)
+    header, body = split_model_file(series_bytes)
     header["__metadata__"]["padding"] = " " * (90 * 1024**2)
-    _load_fails(_join(header, body), tmp_path, "over the")
+    _load_fails(join_model_file(header, body), tmp_path, "over the")
