@@ -125,6 +125,9 @@ def _add_evaluate(commands) -> argparse.ArgumentParser:
     parser.add_argument("--normal", default=None, help="images: comma-separated classes that are normal")
     parser.add_argument("--report", default=None, help="write the HTML report here (e.g. report.html)")
     parser.add_argument("--json", default=None, help="write the metrics as JSON here")
+    parser.add_argument("--rows", default=None, help="evaluate these rows only: START:END, 0-based, END excluded; "
+                        "rows the model was fitted on (recorded by `reconad fit` for this file) are always left out "
+                        "of the metrics")
     _add_table_options(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_handler("evaluate"))

@@ -60,19 +60,51 @@ def first_label_like(args: argparse.Namespace) -> str:
     return found[0]
 
 
+def training_overlap(det, fingerprint: str | None, rows: tuple[int, int]) -> tuple[int, int] | None:
+    """The rows (relative to the scored ``rows`` of the file) the detector was fitted on, when it was fitted on
+    this very file (same fingerprint) and they overlap; else None."""
+    record = getattr(det, "training_data_", None)
+    if record is None or fingerprint is None or record["fingerprint"] != fingerprint:
+        return None
+    start, end = max(record["rows"][0], rows[0]) - rows[0], min(record["rows"][1], rows[1]) - rows[0]
+    return (start, end) if start < end else None
+
+
 def evaluate_series(det, args: argparse.Namespace, fingerprint: str | None, title: str, report: bool):
-    """``(html or None, evaluation)`` of a labelled table (``--labels`` names its 0/1 label column)."""
+    """``(html or None, evaluation)`` of a labelled table (``--labels`` names its 0/1 label column).
+
+    Rows the model was fitted on (the file and rows ``reconad fit`` recorded) are scored, drawn shaded in the report,
+    and left out of the metrics: a model reconstructs what it learned too well.
+    """
+    import numpy as np
+
     from reconad.metrics.evaluation import series_evaluation
     from reconad.report_inputs import series_report_of
 
     args.label_col = args.labels if args.labels is not None else first_label_like(args)
     several = det.n_features_in_ > 1
-    table, scores, predicted, _, contributions = score_series(det, args, explain=report and several)
+    table, scores, predicted, _, contributions, rows = score_series(det, args, explain=report and several)
+    training = training_overlap(det, fingerprint, rows)
+    kept = np.ones(len(scores), dtype=bool)
+    if training is not None:
+        kept[training[0]:training[1]] = False
+        first, last = training[0] + rows[0], training[1] + rows[0]
+        if not kept.any():
+            raise InputError(f"the model was fitted on rows {first}:{last} of {args.data}, every row evaluated; "
+                             "pass --rows START:END with rows it did not train on")
+        logging.getLogger("reconad").warning(
+            "leaving rows %d:%d of %s out of the metrics: the model was fitted on them (%d rows evaluated)",
+            first, last, args.data, int(kept.sum()))
+    evaluation = series_evaluation(table.labels[kept], scores[kept], predicted[kept], float(det.threshold_),
+                                   det.threshold_source_)
+    evaluation["rows"] = {"evaluated": int(kept.sum()), "anomalous": int(table.labels[kept].sum()),
+                          "left_out_as_training": None if training is None else [first, last]}
     if not report:
-        return None, series_evaluation(table.labels, scores, predicted, float(det.threshold_), det.threshold_source_)
-    return series_report_of(det, table.features, scores, predicted, table.labels, time=table.time,
-                            data_info=data_info(args, table, fingerprint), fingerprint=fingerprint,
-                            contributions=contributions, title=title)
+        return None, evaluation
+    document, _ = series_report_of(det, table.features, scores, predicted, table.labels, time=table.time,
+                                   data_info=data_info(args, table, fingerprint), fingerprint=fingerprint,
+                                   contributions=contributions, title=title)
+    return document, evaluation
 
 
 def run(args: argparse.Namespace) -> int:
@@ -85,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     data = check_input(args.data)
     det = load_detector(args.model, args.quiet)
     images = is_image_detector(det)
-    check_kind_options(args, images, ("time_col", "columns", "drop", "sep"), ("normal",))
+    check_kind_options(args, images, ("time_col", "columns", "drop", "sep", "rows"), ("normal",))
     from reconad.report.sections import fingerprint_file
 
     fingerprint = fingerprint_file(data) if data.is_file() else None

@@ -115,6 +115,11 @@ def row_range(text: str) -> tuple[int | None, int | None]:
 def read_series(args: argparse.Namespace, names=None, label_col=None):
     """The table ``args.data`` read with the table options (``--sep``, ``--time-col``, ``--nan``, ``--drop``,
     ``--duplicate-times``, ``--unsorted``, ``--rows``): a :class:`reconad.data.tables.Table`."""
+    return read_series_rows(args, names, label_col)[0]
+
+
+def read_series_rows(args: argparse.Namespace, names=None, label_col=None):
+    """:func:`read_series` and the half-open ``(start, end)`` rows of the whole table that ``--rows`` selected."""
     from reconad.data.tables import read_table
 
     remedies = [f"--{name.replace('_', '-')}" for name in ("duplicate_times", "unsorted")
@@ -126,7 +131,7 @@ def read_series(args: argparse.Namespace, names=None, label_col=None):
                        unsorted=args.unsorted)
     rows = getattr(args, "rows", None)
     if rows is None:
-        return table
+        return table, (0, len(table.features))
     bounds = row_range(rows)
     total = len(table.features)
     if any(bound is not None and not -total <= bound <= total for bound in bounds):
@@ -137,7 +142,8 @@ def read_series(args: argparse.Namespace, names=None, label_col=None):
     if len(features) == 0:
         raise InputError(f"--rows {rows} selects no rows of {args.data} ({len(table.features)} rows)")
     labels = None if table.labels is None else table.labels[selected]
-    return type(table)(features, labels, None if table.time is None else table.time[selected])
+    start, end, _ = selected.indices(total)
+    return type(table)(features, labels, None if table.time is None else table.time[selected]), (start, end)
 
 
 def model_columns(det, args: argparse.Namespace) -> list[str] | None:

@@ -6,7 +6,7 @@ import argparse
 import logging
 import time
 
-from reconad.commands.files import check_input, check_output, classes, columns, read_series
+from reconad.commands.files import check_input, check_output, classes, columns, read_series_rows
 from reconad.commands.options import check_kind_options, detector_params
 from reconad.errors import InputError
 
@@ -32,14 +32,15 @@ def read_training_images(args: argparse.Namespace, data):
 
 
 def read_training_table(args: argparse.Namespace):
-    """The feature columns of a table to train on and a description (labelled rows are kept, with a warning)."""
-    table = read_series(args, columns(args.columns), args.label_col)
+    """The feature columns of a table to train on, a description (labelled rows are kept, with a warning) and the
+    half-open ``(start, end)`` rows of the table they are."""
+    table, rows = read_series_rows(args, columns(args.columns), args.label_col)
     x = table.features
     if table.labels is not None and table.labels.any():
         logging.getLogger("reconad").warning(
             "%d training rows are labelled anomalous; the detector treats all training data as normal",
             int(table.labels.sum()))
-    return x, f"{len(x):,} rows × {x.shape[1]} features ({', '.join(map(str, x.columns))})"
+    return x, f"{len(x):,} rows × {x.shape[1]} features ({', '.join(map(str, x.columns))})", rows
 
 
 def check_model_name(name: str | None, images: bool) -> None:
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     images = is_image_data(data)
     check_kind_options(args, images, table_only=TABLE_ONLY, image_only=IMAGE_ONLY)
     params = detector_params(args, images)
-    x, what = read_training_images(args, data) if images else read_training_table(args)
+    x, what, *rows = read_training_images(args, data) if images else read_training_table(args)
     check_model_name(args.model, images)
     from reconad.detectors import ImageDetector, SeriesDetector  # torch, once the inputs are known to be good
 
@@ -91,17 +92,24 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if not train(det, x):
         return EXIT_OK  # another rank writes the model and reports
-    det.save(out)
     seconds = time.perf_counter() - started
+    fingerprint = None
+    if data.is_file():
+        from reconad.report.sections import fingerprint_file
+
+        fingerprint = fingerprint_file(data)
+        if rows:  # evaluate on the same file leaves these rows out of its metrics
+            det.record_training_data(file=data.name, fingerprint=fingerprint, rows=rows[0])
+    det.save(out)
     loss = f"; final training loss {det.history_[-1]['train_loss']:.4g}" if det.history_ else ""
     print(f"trained {cls.__name__}({det.model}) on {what} in {seconds:.1f} s{loss}")
     print(f"label-free threshold {float(det.threshold_):.4g} from the {det.threshold_source_}")
     if getattr(det, "drifting_features_", None):
         centred = ", ".join(str(f) for f in det.drifting_features_)
         print(f"drifting, so seen centred on each window's mean: {centred} (--drift none keeps their level)")
-    if data.is_file():
-        from reconad.report.sections import fingerprint_file
-
-        print(f"training data {data.name}: {fingerprint_file(data)}")
+    if fingerprint is not None:
+        start, end = rows[0] if rows else (None, None)
+        where = f" rows {start}:{end}" if rows else ""
+        print(f"training data {data.name}{where}: {fingerprint}")
     print(f"wrote {out}")
     return EXIT_OK

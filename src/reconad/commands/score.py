@@ -14,7 +14,7 @@ from reconad.commands.files import (
     is_image_detector,
     load_detector,
     model_columns,
-    read_series,
+    read_series_rows,
     write_frame,
     write_frames,
 )
@@ -49,7 +49,8 @@ def regions_frame(predicted, scores, time=None, contributions=None, names=None):
 
 
 def score_series(det, args: argparse.Namespace, explain: bool = False):
-    """``(table, scores, predicted, scores frame, contributions)`` of the table ``args.data``.
+    """``(table, scores, predicted, scores frame, contributions, rows)`` of the table ``args.data``; ``rows`` is the
+    half-open ``(start, end)`` range of the file's rows that ``--rows`` selected.
 
     ``explain`` computes ``det.explain``'s ``(T, D)`` contributions (else None); ``--explain`` adds them to
     the frame as ``contribution:<feature>`` columns.
@@ -58,7 +59,7 @@ def score_series(det, args: argparse.Namespace, explain: bool = False):
 
     from reconad.commands.alarms import apply_options
 
-    table = read_series(args, model_columns(det, args), getattr(args, "label_col", None))
+    table, rows = read_series_rows(args, model_columns(det, args), getattr(args, "label_col", None))
     apply_options(det, args, table.time)  # --threshold / --alarms: a new level on the kept calibration scores
     scores = det.anomaly_score(table.features)
     predicted = det.threshold_.predict(scores)  # exactly the scores written, one model pass
@@ -69,7 +70,7 @@ def score_series(det, args: argparse.Namespace, explain: bool = False):
             frame[f"contribution:{name}"] = contributions[:, j]
     if table.time is not None:
         frame.insert(0, args.time_col, table.time)
-    return table, scores, predicted, frame, contributions
+    return table, scores, predicted, frame, contributions, rows
 
 
 def run_dask(args: argparse.Namespace) -> int:
@@ -131,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         apply_options(det, args)
         return score_images(det, args, out)
     top_features = regions_out is not None and det.n_features_in_ > 1  # which sensors drove each region
-    table, scores, predicted, frame, contributions = score_series(det, args, args.explain or top_features)
+    table, scores, predicted, frame, contributions, _ = score_series(det, args, args.explain or top_features)
     spans = regions_frame(predicted, scores, table.time, contributions if top_features else None,
                           list(table.features.columns))
     write_frames([(frame, out)] + ([(spans, regions_out)] if regions_out is not None else []))  # one unit

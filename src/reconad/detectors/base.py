@@ -107,6 +107,17 @@ class BaseDetector(BaseEstimator):
         self.threshold_ = fitted
         return self
 
+    def record_training_data(self, *, file: str, fingerprint: str, rows: tuple[int, int]) -> BaseDetector:
+        """Remember which rows of which file the detector was fitted on (kept in ``training_data_`` and the file).
+
+        Why: ``reconad evaluate`` on the same file then leaves those rows out of the metrics (a model scores the
+        data it learned too well) and the report shades them. ``rows`` is the half-open ``(start, end)`` range;
+        ``fingerprint`` the file's ``sha256:`` digest. A new ``fit`` forgets it.
+        """
+        self._check_fitted()
+        self.training_data_ = check_training_data({"file": file, "fingerprint": fingerprint, "rows": list(rows)})
+        return self
+
     def predict(self, X) -> np.ndarray:
         """0/1 labels: ``anomaly_score(X) > threshold_`` (the threshold was fitted without labels)."""
         scores = self.anomaly_score(X)  # checks first that the detector is fitted
@@ -136,6 +147,7 @@ class BaseDetector(BaseEstimator):
             "numpy_version": np.__version__,
             "params": self.params_document(),
             "state": self._state_document(),
+            "training_data": self.training_data_,
         }
         tensors = {f"model.{k}": v for k, v in self.model_.state_dict().items()}
         if self.calibration_scores_ is not None:
@@ -184,6 +196,8 @@ class BaseDetector(BaseEstimator):
             if not (isinstance(value, float) and np.isfinite(value)):
                 raise ValueError(f"its threshold value {value!r} is not a finite number")
             fitted["calibration_scores_"] = _calibration_scores(tensors.get("calibration.scores"))
+            data = document.get("training_data")  # files written before it was kept hold none
+            fitted["training_data_"] = None if data is None else check_training_data(data)
             fitted["device_"] = resolve_device(new.device)
         except KeyError as exc:
             raise ModelFileError(f"{invalid}: field {exc} is missing from its state") from exc
@@ -192,6 +206,19 @@ class BaseDetector(BaseEstimator):
         fitted["model_"].to(fitted["device_"]).eval()
         new._commit(fitted)
         return new
+
+
+def check_training_data(data) -> dict:
+    """``{"file", "fingerprint", "rows": [start, end]}`` checked (a file's value is input too), or InputError."""
+    if not (isinstance(data, dict) and set(data) == {"file", "fingerprint", "rows"}):
+        raise InputError(f"the training data record {data!r} is not {{file, fingerprint, rows}}")
+    rows = data["rows"]
+    if not (isinstance(data["file"], str) and isinstance(data["fingerprint"], str)
+            and data["fingerprint"].startswith("sha256:") and isinstance(rows, (list, tuple)) and len(rows) == 2
+            and all(type(r) is int for r in rows) and 0 <= rows[0] < rows[1]):
+        raise InputError(f"the training data record {data!r} needs a file name, a sha256: fingerprint and rows "
+                         "[start, end) with 0 <= start < end")
+    return {"file": data["file"], "fingerprint": data["fingerprint"], "rows": [rows[0], rows[1]]}
 
 
 def _calibration_scores(tensor: torch.Tensor | None) -> np.ndarray | None:

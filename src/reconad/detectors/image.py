@@ -194,7 +194,7 @@ class ImageDetector(BaseDetector):
         self._commit({"model_": model, "image_shape_": shape, "memory_": memory, "score_stats_": stats,
                       "seed_": seed, "device_": device, "history_": history, "best_epoch_": best_epoch,
                       "threshold_": self._fitted_threshold(calibration), "threshold_source_": source,
-                      "calibration_scores_": calibration})
+                      "calibration_scores_": calibration, "training_data_": None})
         return self
 
     @staticmethod

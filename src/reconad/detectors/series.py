@@ -244,7 +244,7 @@ class SeriesDetector(BaseDetector):
                       "n_features_in_": n_features, "feature_names_in_": names, "drifting_": drifting,
                       "seed_": seed, "device_": device, "history_": history, "best_epoch_": best_epoch,
                       "threshold_": self._fitted_threshold(calibration_scores), "threshold_source_": source,
-                      "calibration_scores_": calibration_scores})
+                      "calibration_scores_": calibration_scores, "training_data_": None})
         return self
 
     @property
