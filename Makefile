@@ -10,13 +10,19 @@ BIN    := $(VENV)/bin
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# pip lists what it collects and installs as it goes (a first install takes about a minute)
+PIP := $(BIN)/python -m pip install --progress-bar off --disable-pip-version-check
+
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e .
+	@echo "== installing torch 2.13.0 (a CPU build) into $(VENV)"
+	$(PIP) torch==2.13.0
+	@echo "== installing reconad and its dependencies (numpy, scikit-learn, scipy, pandas, pyarrow, matplotlib, safetensors, tqdm)"
+	$(PIP) -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "== installing the [dev] extra: pytest, hypothesis, ruff, the service, Dask and the docs tools"
+	$(PIP) -e '.[dev]'
 	touch $@
 
 demo: $(VENV)/.installed
