@@ -11,7 +11,7 @@ from reconad.commands.options import check_kind_options, detector_params
 from reconad.errors import InputError
 
 EXIT_OK = 0
-TABLE_ONLY = ("rows", "label_col", "time_col", "columns", "drop", "sep")
+TABLE_ONLY = ("rows", "label_col", "time_col", "columns", "drop", "sep", "calibration")
 IMAGE_ONLY = ("labels", "normal")
 
 
@@ -92,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if not train(det, x):
         return EXIT_OK  # another rank writes the model and reports
+    if args.calibration == "folds":  # out-of-fold scores of the whole log join the held-out tail
+        det.calibrate(x, out_of_fold=True)
     seconds = time.perf_counter() - started
     fingerprint = None
     if data.is_file():

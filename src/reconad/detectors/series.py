@@ -247,6 +247,26 @@ class SeriesDetector(BaseDetector):
                       "calibration_scores_": calibration_scores, "training_data_": None})
         return self
 
+    def calibrate(self, X, *, out_of_fold: bool = False) -> SeriesDetector:
+        """Add the scores of more normal data to the threshold's calibration and refit the threshold (not the model).
+
+        Why: the alarm level is only as good as the normal data it was calibrated on, by default the last fifth of the
+        training series. ``X`` is normal data the model did not train on (its scores are added) or, with
+        ``out_of_fold=True``, the training series itself: two clones, each fitted on one half, score the other half
+        (:func:`reconad.calibration.out_of_fold_scores`; two extra fits), so that the level reflects the whole log.
+        The kept calibration scores grow (``set_threshold`` uses them too); a call that fails changes nothing.
+        """
+        from reconad.calibration import out_of_fold_scores
+
+        self._check_fitted()
+        scores = out_of_fold_scores(self, X) if out_of_fold else self.anomaly_score(X)
+        kept = [] if self.calibration_scores_ is None else [self.calibration_scores_]
+        pooled = np.concatenate([*kept, scores])
+        what = "out-of-fold scores of" if out_of_fold else "scores of held-out normal data,"
+        self._commit({"threshold_": self._fitted_threshold(pooled), "calibration_scores_": pooled,
+                      "threshold_source_": f"{self.threshold_source_} and {what} {len(scores)} steps"})
+        return self
+
     @property
     def drifting_features_(self) -> list:
         """The features (names, or column indices) the model sees centred on each window's mean."""
