@@ -80,8 +80,8 @@ def _add_fit(commands) -> argparse.ArgumentParser:
     model.add_argument("--threshold", choices=THRESHOLD_NAMES, default=None, help="label-free threshold method")
     model.add_argument("--calibration", choices=("tail", "folds"), default=None, help="series: the normal scores "
                        "the threshold is fitted on: the held-out tail (default), or also out-of-fold scores of the "
-                       "whole training log (two extra half-size fits, about twice the fit time; an alarm level that "
-                       "does not hang on one stretch)")
+                       "whole training log (two extra half-size fits, about three times the fit time in all; an "
+                       "alarm level that does not hang on one stretch)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_handler("fit"))
     return parser
