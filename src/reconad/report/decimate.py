@@ -23,13 +23,12 @@ def bucket_size(length: int, buckets: int = BUCKETS) -> int:
 
 
 def bucket_rows(length: int, size: int) -> np.ndarray:
-    """The row each decimated point sits at: every row when ``size == 1``, else each bucket's first and middle
-    row (two points per bucket, matching :func:`minmax`)."""
+    """The row each decimated point sits at: every row when ``size == 1``, else each bucket's first and last row
+    (two points per bucket, matching :func:`minmax`), so the drawn x range runs from the first row to the last."""
     if size == 1:
         return np.arange(length)
     starts = np.arange(0, length, size)
-    middles = starts + (np.minimum(starts + size, length) - starts) // 2
-    return np.column_stack([starts, middles]).ravel()
+    return np.column_stack([starts, np.minimum(starts + size, length) - 1]).ravel()
 
 
 def minmax(values, size: int) -> np.ndarray:

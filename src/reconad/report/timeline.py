@@ -69,13 +69,13 @@ class TimelineData:
 
 def _score_axis(scores: np.ndarray, threshold: float) -> tuple[np.ndarray, bool]:
     """The scores as drawn and whether on a log axis: log when they span more than a decade (a few spikes would
-    flatten the threshold line against zero on a linear axis); values at or below zero sit at the lowest positive
-    one."""
+    flatten the threshold line against zero on a linear axis); the axis starts three decades below the median
+    score or the threshold, whichever is lower, and values under that (zero included) sit on its floor."""
     finite = scores[np.isfinite(scores)]
     positive = finite[finite > 0]
     if positive.size == 0 or threshold <= 0 or positive.max() < 10 * positive.min():
         return scores, False
-    floor = max(float(positive.min()), float(positive.max()) * 1e-9)
+    floor = max(float(positive.min()), 1e-3 * min(float(np.median(positive)), threshold))
     return np.where(np.isnan(scores), np.nan, np.maximum(scores, floor)), True
 
 

@@ -50,7 +50,27 @@
     }
 
     var width = function () { return Math.max(320, holder.clientWidth - 4); };
-    data.panels.forEach(function (panel) {
+    var utc = function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); };
+    var stamp = function (pattern) { return uPlot.fmtDate(pattern); };
+    var formats = [[86400 * 28, stamp("{YYYY}-{MM}")], [86400, stamp("{YYYY}-{MM}-{DD}")],
+                   [60, stamp("{MM}-{DD} {HH}:{mm}")], [0, stamp("{HH}:{mm}:{ss}")]];
+    var dates = function (u, splits, axis, space, step) {  // ISO-like dates, in the file's own clock
+      var format = formats.filter(function (f) { return step >= f[0]; })[0][1];
+      return splits.map(function (ts) { return format(utc(ts)); });
+    };
+    var decades = function (u, axis, min, max) {  // one grid line per power of ten (every other beyond 8)
+      var low = Math.floor(Math.log10(min)), high = Math.ceil(Math.log10(max)), step = high - low > 8 ? 2 : 1;
+      var out = [];
+      for (var e = low; e <= high; e += step) { out.push(Math.pow(10, e)); }
+      return out;
+    };
+    var logLabels = function (u, splits) {
+      return splits.map(function (v) {
+        return v == null ? "" : (v >= 0.01 && v < 1e5 ? String(+v.toPrecision(3)) : v.toExponential(0));
+      });
+    };
+    data.panels.forEach(function (panel, index) {
+      var bottom = index === data.panels.length - 1;
       var series = [{label: data.kind === "time" ? "time" : (data.kind === "rows" ? "row" : "x")}];
       panel.lines.forEach(function (line) {
         series.push({label: line.label, stroke: line.color, width: 1.25, dash: line.dash ? [5, 4] : undefined,
@@ -59,7 +79,9 @@
       var opts = {
         width: width(), height: panel.height, title: panel.title,
         scales: {x: {time: data.kind === "time"}, y: panel.log ? {distr: 3} : {}},
-        axes: [{}, {size: 64}],
+        padding: [8, 30, bottom ? null : 4, 0],  // the same right edge on every panel: the x axes line up
+        axes: [data.kind === "time" ? {show: bottom, values: dates, space: 110} : {show: bottom, space: 80},
+               panel.log ? {size: 64, splits: decades, values: logLabels} : {size: 64}],
         series: series,
         cursor: {sync: {key: "rc-timeline"}, drag: {x: true, y: false}},
         legend: {live: true},
@@ -75,9 +97,7 @@
           }]
         }
       };
-      if (data.kind === "time") {  // the file's wall-clock time, whatever the reader's time zone
-        opts.tzDate = function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); };
-      }
+      if (data.kind === "time") { opts.tzDate = utc; }  // the file's wall-clock time, whatever the reader's zone
       var el = document.createElement("div");
       holder.appendChild(el);
       var u = new uPlot(opts, [x].concat(panel.lines.map(function (l) { return l.values; })), el);
