@@ -27,15 +27,26 @@ def _positions(values, kind: str):
     return (values * 1e9).astype("datetime64[ns]") if kind == "time" else values
 
 
+def _visible(spans: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``spans`` widened around their centre to at least 1/500 of the x range: a one-row region stays visible."""
+    spans = np.asarray(spans, dtype=np.float64).reshape(-1, 2)
+    least = (float(x[-1]) - float(x[0])) / 500 if len(x) > 1 else 0.0
+    centre, half = spans.mean(axis=1), np.maximum((spans[:, 1] - spans[:, 0]) / 2, least / 2)
+    return np.column_stack([centre - half, centre + half])
+
+
 def _draw(ax, xs, line, decimated: bool) -> None:
     values = line.values
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return
     if decimated and len(values) > LINE_LIMIT and finite.max() > finite.min():
-        pairs = values.reshape(-1, 2)
-        ax.fill_between(xs[::2], np.fmin(pairs[:, 0], pairs[:, 1]), np.fmax(pairs[:, 0], pairs[:, 1]),
-                        color=line.color, alpha=0.45 if line.dash else 0.35, lw=0, label=line.label)
+        pairs = values.reshape(-1, 2)  # (bucket, its two points), merged to about one bucket per pixel
+        starts = np.arange(0, len(pairs), -(-len(pairs) // (LINE_LIMIT // 2)))
+        low = np.fmin.reduceat(np.fmin(pairs[:, 0], pairs[:, 1]), starts)
+        high = np.fmax.reduceat(np.fmax(pairs[:, 0], pairs[:, 1]), starts)
+        ax.fill_between(xs[::2][starts], low, high, color=line.color, alpha=0.45 if line.dash else 0.35, lw=0,
+                        label=line.label)
     else:
         ax.plot(xs, values, color=line.color, lw=0.9, ls=":" if line.dash else "-", label=line.label)
 
@@ -55,10 +66,10 @@ def timeline_figure(data: TimelineData, title: str = "") -> Figure:
         for name, spans in data.bands.items():
             label, color, where = BAND_STYLES[name]
             low, high = {"upper": (0.5, 1.0), "lower": (0.0, 0.5)}.get(where, (0.0, 1.0))
-            for i, (start, end) in enumerate(_positions(spans, data.kind)):
+            for i, (start, end) in enumerate(_positions(_visible(spans, data.x), data.kind)):
                 ax.axvspan(start, end, ymin=low, ymax=high, color=_rgba(color), lw=0,
                            label=label if i == 0 and ax is axes[-1] else None)
-        ax.legend(loc="upper right", fontsize=8, ncols=4)
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, ncols=5, frameon=False)
         ax.margins(x=0)
     axes[-1].set_xlabel({"time": "time", "rows": "row"}.get(data.kind, "x"))
     if title:
