@@ -126,3 +126,20 @@ def test_the_chart_library_ships_in_the_wheel_and_reads_through_importlib_resour
     assert done.returncode == 0, done.stderr[-2000:]
     where, size, whole = done.stdout.split()
     assert where.startswith(str(installed)) and int(size) > 50_000 and whole == "True"
+
+
+def test_top_regions_rank_by_peak_score_with_times():
+    from reconad.report import top_regions
+    from reconad.report.decimate import runs
+
+    scores = np.array([0, 5, 1, 0, 7, 0, 5, np.nan, 2])
+    flagged = np.array([0, 1, 1, 0, 1, 0, 1, 1, 1])  # runs (1, 3), (4, 5), (6, 9)
+    html = top_regions(runs(flagged), scores, ["flow"], shown=2)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    # the highest peak first; of the two peaks of 5, the earlier region; a NaN inside a region is ignored
+    assert cells == ["1", "4", "4", "1", "7.000", "4", "flow", "2", "1", "2", "2", "5.000", "1", "flow"]
+    assert "(of 3)" in html
+    time = pd.date_range("2024-05-01", periods=9, freq="h")
+    timed = re.findall(r"<td[^>]*>([^<]*)</td>", top_regions(runs(flagged), scores, ["flow"], time=time, shown=1))
+    assert timed == ["1", "2024-05-01 04:00:00", "2024-05-01 04:00:00", "4–4 (1)", "7.000", "2024-05-01 04:00:00",
+                     "flow"]

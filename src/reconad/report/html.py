@@ -31,6 +31,7 @@ table { border-collapse: collapse; margin: 0.6em 0 1em; font-size: 0.92em; }
 th, td { border: 1px solid #d5dae0; padding: 0.3em 0.7em; text-align: left; vertical-align: top; }
 th { background: #f3f5f7; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.regions td:not(:last-child) { white-space: nowrap; }
 tr.oracle td { background: #fff7e6; }
 tr.label-free td { background: #eef8f0; }
 figure { margin: 1em 0 1.5em; }

@@ -28,6 +28,7 @@ from reconad.report.top_regions import top_regions
 MAX_POINTS = 20_000  # the "which sensor" heatmap draws longer series as block maxima
 DETAIL_ROWS = 200_000  # rows reconstructed for the timeline: all of a series up to this length, else around the peak
 PEAK_ROWS = 1_000  # rows (at least a few windows) of the static zoom around the highest score
+STATIC_DPI = 72  # the static fallback of the interactive chart: legible, and half the bytes of 100 dpi
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,12 @@ def scores_section(x, scores, predicted, labels, *, threshold: float, threshold_
                "threshold (red, dashed); flagged regions green in the lower half, true anomalies red in the upper half"
                + shaded + ".")
     interactive = timeline_html(data, caption)
-    overview = img(figure_png(timeline_figure(data)), "score timeline", "All rows: " + caption)
+    overview = img(figure_png(timeline_figure(data), dpi=STATIC_DPI), "score timeline", "All rows: " + caption)
     peak = _peak_rows(scores, len(scores))
     zoom = ""
-    if peak != (0, len(scores)):
+    if len(scores) > 4 * PEAK_ROWS:  # a close-up only where the overview is too coarse to show single rows
         close = build_timeline(x, scores, predicted, labels, rows=peak, **common)
-        zoom = img(figure_png(timeline_figure(close)), "around the highest score",
+        zoom = img(figure_png(timeline_figure(close), dpi=STATIC_DPI), "around the highest score",
                    f"Rows {peak[0]:,} to {peak[1] - 1:,}, around the highest score, at full resolution.")
     static = ('<noscript><p class="note">JavaScript is off: the static figures below show the same timeline.</p>'
               f'</noscript><details class="static"><summary>Static figures (PNG)</summary>{overview}{zoom}</details>')

@@ -112,7 +112,7 @@ def build_timeline(x, scores, predicted, labels=None, *, threshold: float, names
         lines = [Line(str(names[j]), minmax(values[first:last, j], size), DATA_COLOR)]
         if recon is not None:
             lines.append(Line(f"{names[j]} reconstruction", minmax(recon[:, j], size), RECONSTRUCTION_COLOR, True))
-        panels.append(Panel(str(names[j]), tuple(lines)))
+        panels.append(Panel(str(names[j]), tuple(lines), height=140 if shown <= 3 else 110))
     drawn, log = _score_axis(np.asarray(scores, dtype=np.float64)[first:last], threshold)
     panels.append(Panel("anomaly score" + (" (log axis)" if log else ""),
                         (Line("score", minmax(drawn, size), SCORE_COLOR),
@@ -127,7 +127,7 @@ def build_timeline(x, scores, predicted, labels=None, *, threshold: float, names
     for name, run in spans.items():
         drawn_bands[name], gap = bands(run, axis, size)
         if gap:
-            notes.append(f"{BAND_STYLES[name][0]}: regions less than {gap:,} rows apart are drawn as one.")
+            notes.append(f"{BAND_STYLES[name][0]}: regions at most {gap:,} rows apart are drawn as one.")
     return TimelineData(axis[at], kind, tuple(panels), drawn_bands, length, size, tuple(notes))
 
 

@@ -11,7 +11,7 @@ SHOWN = 20  # regions listed, highest peak score first
 
 
 def _when(time, row: int) -> str:
-    """Row ``row`` as its time and row number, or the row number alone."""
+    """Row ``row`` as its time, or its number without a time column."""
     if time is None:
         return f"{row:,}"
     value = np.asarray(time)[row] if not hasattr(time, "iloc") else time.iloc[row]
@@ -19,7 +19,7 @@ def _when(time, row: int) -> str:
         import pandas as pd
 
         value = pd.Timestamp(value)
-    return f"{fmt(value)} (row {row:,})"
+    return fmt(value)
 
 
 def _sensors(contributions, spans, names, top: int) -> list[str]:
@@ -39,18 +39,21 @@ def top_regions(spans, scores, names, contributions=None, time=None, top: int = 
     sensor's share is its share of the region's mean squared reconstruction error (``SeriesDetector.explain``)."""
     if len(spans) == 0:
         return paragraph("No region was flagged.", "note")
-    scores = np.asarray(scores)
-    peaks = [float(np.nanmax(scores[start:end])) for start, end in spans]
-    order = np.argsort(peaks, kind="stable")[::-1][:shown]
+    scores, spans = np.asarray(scores, dtype=np.float64), np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    bounds = spans.ravel()  # runs never touch: each run's peak is every other reduceat (NaN ignored)
+    peaks = np.fmax.reduceat(scores, bounds[:-1] if bounds[-1] == len(scores) else bounds)[::2]
+    order = np.argsort(-peaks, kind="stable")[:shown]
     ranked = [tuple(int(v) for v in spans[i]) for i in order]
     rows = []
     for rank, ((start, end), sensors) in enumerate(zip(ranked, _sensors(contributions, ranked, names, top)), 1):
         peak_row = start + int(np.nanargmax(scores[start:end]))
-        rows.append([rank, _when(time, start), _when(time, end - 1), end - start, float(scores[peak_row]),
+        where = f"{start:,}–{end - 1:,} ({end - start:,})" if time is not None else end - start
+        rows.append([rank, _when(time, start), _when(time, end - 1), where, float(scores[peak_row]),
                      _when(time, peak_row), sensors])
     caption = (f"The {len(rows)} flagged region(s) with the highest peak scores"
                + (f" (of {len(spans):,})" if len(spans) > len(rows) else "")
                + ("; top sensors by their share of the region's mean squared reconstruction error." if len(names) > 1
                   else "."))
-    header = ["#", "first row", "last row", "rows", "peak score", "peak at", "top sensors (share)"]
-    return paragraph(caption) + table(header, rows)
+    header = (["#", "start", "end", "rows (count)"] if time is not None else ["#", "first row", "last row", "rows"])
+    header += ["peak score", "peak at", "top sensors (share)"]
+    return paragraph(caption) + f'<div class="regions">{table(header, rows)}</div>'

@@ -59,8 +59,9 @@
       return splits.map(function (ts) { return format(utc(ts)); });
     };
     var decades = function (u, axis, min, max) {  // one grid line per power of ten (every other beyond 8)
-      var low = Math.floor(Math.log10(min)), high = Math.ceil(Math.log10(max)), step = high - low > 8 ? 2 : 1;
-      var out = [];
+      var low = Math.ceil(Math.log10(min) - 1e-9), high = Math.floor(Math.log10(max) + 1e-9);
+      var step = high - low > 8 ? 2 : 1, out = [];
+      if (high < low) { return [min, max]; }  // less than a decade: its ends
       for (var e = low; e <= high; e += step) { out.push(Math.pow(10, e)); }
       return out;
     };
