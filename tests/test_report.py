@@ -146,8 +146,12 @@ def test_numbers_keep_four_significant_digits_side_by_side():
 
 def test_report_without_labels_has_no_metrics_table(series_run, tmp_path):
     det, test, scores, predicted, _, _ = series_run
-    html, evaluation = series_report_of(det, test, scores, predicted, data_info={"name": "x"}, fingerprint="sha256:0")
+    html, evaluation = series_report_of(det, test, scores, predicted, data_info={"name": "x"}, fingerprint="sha256:0",
+                                        training=(0, 120))
     assert evaluation is None and "No labels given" in html
+    bands = {band["name"]: band["spans"] for band in timeline_payload(html)["bands"]}
+    assert bands["training"] == [[0, 120]]  # rows, no time column: shaded on the chart (and said in its caption)
+    assert "training rows (0 to 119) shaded grey" in html
     path = report.write_report(tmp_path / "r.html", html)
     assert path.read_text(encoding="utf-8") == html and [p.name for p in tmp_path.iterdir()] == ["r.html"]
     with pytest.raises(InputError, match="does not exist"):

@@ -143,3 +143,34 @@ def test_top_regions_rank_by_peak_score_with_times():
     timed = re.findall(r"<td[^>]*>([^<]*)</td>", top_regions(runs(flagged), scores, ["flow"], time=time, shown=1))
     assert timed == ["1", "2024-05-01 04:00:00", "2024-05-01 04:00:00", "4–4 (1)", "7.000", "2024-05-01 04:00:00",
                      "flow"]
+
+
+def test_one_sensor_gets_the_same_sections_and_a_chart_to_the_last_row():
+    """The issue's case: 22,700 dated rows, one sensor. The chart and its reconstruction reach the last row, on
+    the dates, and the sections are those of a multi-sensor report."""
+    from reconad.report import detail_range
+
+    rows = 22_700
+    t = np.arange(rows)
+    value = np.sin(t / 40)
+    scores = np.full(rows, 0.02)
+    scores[22_650:22_660] = 9.0  # the anomaly sits in the last rows
+    predicted = (scores > 1).astype(np.int8)
+    time = pd.date_range("2021-06-01", periods=rows, freq="5min")
+    start, end = detail_range(scores, 64)
+    assert (start, end) == (0, rows)  # the whole series is reconstructed, not the first 20,000 rows
+    facts = ModelFacts("SeriesDetector", "dense", threshold=1.0)
+    sections = re.compile(r"<h2>([^<]+)</h2>")
+    one, _ = series_report(pd.DataFrame({"flow": value}), scores, predicted, facts=facts,
+                           detail=SeriesDetail(0, value[:, None] * 0.9), time=time, data_info={"name": "one"})
+    two, _ = series_report(np.column_stack([value, value]), scores, predicted, facts=facts,
+                           detail=SeriesDetail(0, np.column_stack([value, value])), data_info={"name": "two"})
+    assert sections.findall(one) == sections.findall(two) == ["The data", "Training history", "Scores and regions",
+                                                              "Metrics", "Model card"]
+    assert "Top regions" in one and "<td>flow</td>" in one
+    assert "2021-08-18 15:30:00" in one  # row 22,650: 78 days and 15.5 hours after the first
+    body = json.loads(re.search(r'class="rc-data">(.*?)</script>', one, re.S).group(1))
+    assert body["kind"] == "time" and body["x"][-1] == time[-1].timestamp()
+    reconstruction = body["panels"][0]["lines"][1]["values"]
+    assert reconstruction[-1] is not None and reconstruction[-1] == pytest.approx(0.9 * value[-1], abs=1e-4)
+    assert body["panels"][-1]["log"] is True  # 0.02 .. 9: the threshold of 1 would lie near zero on a linear axis
