@@ -174,3 +174,26 @@ def test_one_sensor_gets_the_same_sections_and_a_chart_to_the_last_row():
     reconstruction = body["panels"][0]["lines"][1]["values"]
     assert reconstruction[-1] is not None and reconstruction[-1] == pytest.approx(0.9 * value[-1], abs=1e-4)
     assert body["panels"][-1]["log"] is True  # 0.02 .. 9: the threshold of 1 would lie near zero on a linear axis
+
+
+def test_beyond_six_sensors_the_timeline_draws_those_behind_the_flagged_rows():
+    from reconad.report.timeline import sensors_to_draw
+
+    rows, count = 200, 8
+    contributions = np.full((rows, count), 0.01)
+    contributions[:, 1] = 0.5  # large everywhere but not where the anomaly is
+    contributions[100:110, 7] = 9.0  # sensor 7 drives the flagged rows
+    predicted = np.zeros(rows, dtype=np.int8)
+    predicted[100:110] = 1
+    chosen = sensors_to_draw(contributions, predicted, count)
+    assert len(chosen) == 6 and 7 in chosen and chosen == sorted(chosen)
+    assert chosen == [0, 1, 2, 3, 4, 7]  # the flagged rows: 7, then 1, then the ties in column order
+    assert sensors_to_draw(None, predicted, count) == [0, 1, 2, 3, 4, 5]
+    x = np.arange(rows * count, dtype=float).reshape(rows, count)
+    names = [f"s{j}" for j in range(count)]
+    data = build_timeline(x, np.ones(rows), predicted, threshold=2.0, names=names, sensors=chosen,
+                          reconstruction=(0, x + 0.5))
+    assert [p.title for p in data.panels[:-1]] == ["s0", "s1", "s2", "s3", "s4", "s7"]
+    assert data.panels[5].lines[1].values[3] == x[3, 7] + 0.5  # each panel's own reconstruction column
+    assert "6 of the 8 sensors are drawn: those contributing most to the flagged rows (s0, s1, s2, s3, s4, s7)" \
+        in " ".join(data.notes)

@@ -22,7 +22,7 @@ from reconad.report.html import Section, figure_png, fmt, img, paragraph, render
 from reconad.report.sections import ModelFacts, closing_sections, shared_sections
 from reconad.report.static import timeline_figure
 from reconad.report.threshold import threshold_section
-from reconad.report.timeline import build_timeline, head_html, timeline_html
+from reconad.report.timeline import build_timeline, head_html, sensors_to_draw, timeline_html
 from reconad.report.top_regions import top_regions
 
 MAX_POINTS = 20_000  # the "which sensor" heatmap draws longer series as block maxima
@@ -97,7 +97,9 @@ def scores_section(x, scores, predicted, labels, *, threshold: float, threshold_
 
     names = _names(x)
     reconstruction = None if detail is None else (detail.start, detail.reconstruction)
-    common = dict(threshold=threshold, names=names, time=time, training=training, reconstruction=reconstruction)
+    sensors = sensors_to_draw(contributions, predicted, len(names))
+    common = dict(threshold=threshold, names=names, time=time, training=training, reconstruction=reconstruction,
+                  sensors=sensors)
     data = build_timeline(x, scores, predicted, labels, **common)
     shaded = (f"; the training rows ({training[0]:,} to {training[1] - 1:,}) shaded grey on every panel"
               if training is not None else "")

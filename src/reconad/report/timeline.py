@@ -79,14 +79,26 @@ def _score_axis(scores: np.ndarray, threshold: float) -> tuple[np.ndarray, bool]
     return np.where(np.isnan(scores), np.nan, np.maximum(scores, floor)), True
 
 
+def sensors_to_draw(contributions, predicted, count: int, limit: int = MAX_SENSORS) -> list[int]:
+    """The columns the timeline draws, in column order: all up to ``limit``; beyond, the ``limit`` that contribute
+    most to the flagged rows (to all rows when none is flagged), or the first ones without contributions."""
+    if count <= limit or contributions is None:
+        return list(range(min(count, limit)))
+    contributions = np.asarray(contributions, dtype=np.float64)
+    flagged = np.asarray(predicted) != 0
+    weight = np.nansum(contributions[flagged] if flagged.any() else contributions, axis=0)
+    return sorted(int(j) for j in np.argsort(-weight, kind="stable")[:limit])
+
+
 def build_timeline(x, scores, predicted, labels=None, *, threshold: float, names, time=None, training=None,
                    reconstruction=None, rows: tuple[int, int] | None = None, buckets: int = BUCKETS,
-                   max_sensors: int = MAX_SENSORS) -> TimelineData:
+                   sensors=None) -> TimelineData:
     """The timeline of ``x`` ``(T, D)`` and its ``scores`` / ``predicted`` / ``labels`` ``(T,)``.
 
     ``reconstruction``: ``(start, array (L, D))``, the reconstruction of rows ``start .. start + L`` (drawn there
     only); ``training``: the half-open training rows; ``rows``: draw only this half-open range (the zoom around
-    the peak of the static figure), ``buckets``: the decimation.
+    the peak of the static figure), ``buckets``: the decimation; ``sensors``: the columns to draw (default: the
+    first :data:`MAX_SENSORS`, see :func:`sensors_to_draw`).
     """
     values = np.asarray(x, dtype=np.float64).reshape(len(scores), -1)
     first, last = rows if rows is not None else (0, len(scores))
@@ -94,9 +106,13 @@ def build_timeline(x, scores, predicted, labels=None, *, threshold: float, names
     size = bucket_size(length, buckets)
     axis, kind = axis_values(None if time is None else np.asarray(time)[first:last], length)
     at = bucket_rows(length, size)
-    shown = min(values.shape[1], max_sensors)
+    sensors = list(range(min(values.shape[1], MAX_SENSORS))) if sensors is None else list(sensors)
+    shown = len(sensors)
     if shown < values.shape[1]:
-        notes.append(f"The first {shown} of {values.shape[1]} sensors are drawn.")
+        first_ones = sensors == list(range(shown))
+        notes.append(f"{shown} of the {values.shape[1]} sensors are drawn: "
+                     + ("the first ones." if first_ones else "those contributing most to the flagged rows ("
+                        + ", ".join(str(names[j]) for j in sensors) + ")."))
     recon = None
     if reconstruction is not None:
         start, array = reconstruction
@@ -104,14 +120,14 @@ def build_timeline(x, scores, predicted, labels=None, *, threshold: float, names
         recon = np.full((length, shown), np.nan)
         lo, hi = max(start, first), min(start + len(array), last)
         if lo < hi:
-            recon[lo - first:hi - first] = array[lo - start:hi - start, :shown]
+            recon[lo - first:hi - first] = array[lo - start:hi - start][:, sensors]
         if (lo, hi) != (first, last):
             notes.append(f"The reconstruction is drawn for rows {lo:,} to {hi - 1:,} (around the highest score).")
     panels = []
-    for j in range(shown):
+    for i, j in enumerate(sensors):
         lines = [Line(str(names[j]), minmax(values[first:last, j], size), DATA_COLOR)]
         if recon is not None:
-            lines.append(Line(f"{names[j]} reconstruction", minmax(recon[:, j], size), RECONSTRUCTION_COLOR, True))
+            lines.append(Line(f"{names[j]} reconstruction", minmax(recon[:, i], size), RECONSTRUCTION_COLOR, True))
         panels.append(Panel(str(names[j]), tuple(lines), height=140 if shown <= 3 else 110))
     drawn, log = _score_axis(np.asarray(scores, dtype=np.float64)[first:last], threshold)
     panels.append(Panel("anomaly score" + (" (log axis)" if log else ""),
