@@ -2,10 +2,11 @@
 
 The report is built from synthetic arrays (``series_report`` directly: no model is trained). A probe script
 appended to a copy of the page zooms the chart the way a user does — a wheel event, then a mouse drag across a
-panel — and writes the x range of every panel (read back from the uPlot instances the page exposes as
-``window.reconadCharts``), the resources the page fetched and the shading it drew into the DOM; ``--dump-dom``
-returns it. Chromium runs with every host name unresolvable, so a fetch could not succeed anyway, and the probe
-lists every resource the page asked for. ``RECONAD_SCREENSHOT=1`` also writes docs/report-interactive.png.
+panel, then Shift + wheel to pan — and writes the x range of every panel (read back from the uPlot instances the
+page exposes as ``window.reconadCharts``), the resources the page fetched and the shading it drew into the DOM;
+``--dump-dom`` returns it. Chromium runs with every host name unresolvable, so a fetch could not succeed anyway,
+and the probe lists every resource the page asked for. ``RECONAD_SCREENSHOT=1`` also writes
+docs/report-interactive.png.
 """
 
 import json
@@ -64,7 +65,12 @@ window.addEventListener("load", function () {
     setTimeout(function () { mouse("mousemove", rect.left + rect.width * 0.3); }, 30);
     setTimeout(function () { mouse("mousemove", rect.left + rect.width * 0.4); }, 60);
     setTimeout(function () { mouse("mouseup", rect.left + rect.width * 0.4, document); }, 90);
-    setTimeout(function () { out.drag = range(); finish(); }, 250);
+    setTimeout(function () {
+      out.drag = range();
+      u.over.dispatchEvent(new WheelEvent("wheel", {deltaY: 100, shiftKey: true, clientX: rect.left + 10,
+                                                    clientY: y, bubbles: true, cancelable: true}));  // pan right
+    }, 250);
+    setTimeout(function () { out.pan = range(); finish(); }, 350);
   }, 100);
 });
 </script>"""
@@ -153,6 +159,9 @@ def test_a_million_row_report_loads_and_zooms_in_a_browser_offline(big_report, t
     width = high - low  # dragged across 20% to 40% of the plot
     assert drag_low == pytest.approx(low + 0.2 * width, abs=0.02 * width)
     assert drag_high == pytest.approx(low + 0.4 * width, abs=0.02 * width)
+    (pan_low, pan_high), = {tuple(r) for r in state["pan"]}  # Shift + wheel: a tenth of the view to the right
+    assert pan_low == pytest.approx(drag_low + 0.1 * (drag_high - drag_low))
+    assert pan_high - pan_low == pytest.approx(drag_high - drag_low)
     training, clear = state["shades"]
     assert training > clear + 20, state  # the training rows are shaded
 

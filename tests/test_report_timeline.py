@@ -52,6 +52,8 @@ def test_runs_and_bands_in_rows_and_in_time():
     seconds, kind = axis_values(stamps, 3)
     assert kind == "time" and seconds[0] == pd.Timestamp("2024-03-01 12:00").timestamp()  # the clock as written
     assert axis_values(None, 3)[1] == "rows" and axis_values(np.array([0.5, 1.0, 1.5]), 3)[1] == "numbers"
+    assert axis_values(np.array([2.0, 1.0, 3.0]), 3)[1] == "rows"  # backwards: drawn on row numbers
+    assert axis_values(pd.DatetimeIndex(["2024-01-01", None, "2024-01-03"]), 3)[1] == "rows"
 
 
 def series(rows: int = 500):

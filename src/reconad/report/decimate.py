@@ -67,22 +67,27 @@ def merge_runs(spans: np.ndarray, gap: int) -> np.ndarray:
 
 def axis_values(time, length: int) -> tuple[np.ndarray, str]:
     """The x position of every row and what it is: ``("time")`` seconds since 1970 of a datetime index (time zones
-    dropped: the wall-clock time the file shows), ``("numbers")`` a numeric index, or ``("rows")`` row numbers."""
+    dropped: the wall-clock time the file shows), ``("numbers")`` a numeric index, or ``("rows")`` row numbers —
+    also when the index has gaps (NaT, NaN) or runs backwards, which a chart's x axis cannot draw."""
+    rows = np.arange(length, dtype=np.float64), "rows"
     if time is None:
-        return np.arange(length, dtype=np.float64), "rows"
+        return rows
     values = np.asarray(time)
     if len(values) != length:
         raise ValueError(f"the time index has {len(values)} values for {length} rows")
     if values.dtype.kind in "iuf":
-        return values.astype(np.float64), "numbers"
-    import pandas as pd
+        axis, kind = values.astype(np.float64), "numbers"
+    else:
+        import pandas as pd
 
-    stamps = pd.DatetimeIndex(time)
-    if stamps.tz is not None:
-        stamps = stamps.tz_localize(None)
-    seconds = stamps.as_unit("ns").asi8.astype(np.float64) / 1e9
-    seconds[np.asarray(stamps.isna())] = np.nan
-    return seconds, "time"
+        stamps = pd.DatetimeIndex(time)
+        if stamps.tz is not None:
+            stamps = stamps.tz_localize(None)
+        axis, kind = stamps.as_unit("ns").asi8.astype(np.float64) / 1e9, "time"
+        axis[np.asarray(stamps.isna())] = np.nan
+    if not np.isfinite(axis).all() or np.any(np.diff(axis) < 0):
+        return rows
+    return axis, kind
 
 
 def x_at(axis: np.ndarray, rows) -> np.ndarray:

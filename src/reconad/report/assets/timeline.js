@@ -116,9 +116,16 @@
         if (!e.shiftKey || e.button !== 0) { return; }
         e.stopPropagation();
         e.preventDefault();
-        var startX = e.clientX, s0 = u.scales.x, min0 = s0.min, max0 = s0.max, perPixel = (max0 - min0) / u.bbox.width * (window.devicePixelRatio || 1);
-        function move(ev) { var shift = (startX - ev.clientX) * perPixel; setRange(min0 + shift, max0 + shift); }
-        function up() { document.removeEventListener("mousemove", move); document.removeEventListener("mouseup", up); }
+        var startX = e.clientX, min0 = u.scales.x.min, max0 = u.scales.x.max;
+        var perPixel = (max0 - min0) / u.bbox.width * (window.devicePixelRatio || 1);  // bbox: canvas pixels
+        function move(ev) {
+          var shift = (startX - ev.clientX) * perPixel;
+          setRange(min0 + shift, max0 + shift);
+        }
+        function up() {
+          document.removeEventListener("mousemove", move);
+          document.removeEventListener("mouseup", up);
+        }
         document.addEventListener("mousemove", move);
         document.addEventListener("mouseup", up);
       }, true);
