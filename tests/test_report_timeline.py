@@ -199,3 +199,16 @@ def test_beyond_six_sensors_the_timeline_draws_those_behind_the_flagged_rows():
     assert data.panels[5].lines[1].values[3] == x[3, 7] + 0.5  # each panel's own reconstruction column
     assert "6 of the 8 sensors are drawn: those contributing most to the flagged rows (s0, s1, s2, s3, s4, s7)" \
         in " ".join(data.notes)
+
+
+def test_minmax_in_chunks_matches_one_pass(monkeypatch):
+    from reconad.report import decimate
+
+    values = np.random.default_rng(3).standard_normal(10_007)
+    values[::97] = np.nan
+    whole = decimate.minmax(values, 7)
+    monkeypatch.setattr(decimate, "CHUNK_ROWS", 50)  # chunks of 49 rows: 7 whole buckets each
+    assert np.array_equal(decimate.minmax(values, 7), whole, equal_nan=True)
+    first = values[:7]  # a NaN in row 0 is skipped
+    expected = [np.nanmin(first), np.nanmax(first)]
+    assert list(whole[:2]) == (expected if np.nanargmin(first) < np.nanargmax(first) else expected[::-1])

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 BUCKETS = 4_000  # buckets per series: 8,000 points at most (a bucket's min and max)
+CHUNK_ROWS = 1 << 20  # rows decimated at a time
 MAX_BANDS = 4_000  # more regions than this are merged across gaps no wider than a bucket (they look alike drawn)
 
 
@@ -33,10 +34,17 @@ def bucket_rows(length: int, size: int) -> np.ndarray:
 
 def minmax(values, size: int) -> np.ndarray:
     """``values`` ``(T,)`` as two points per bucket of ``size`` rows: its minimum and maximum in the order they
-    occur (NaN ignored; a bucket of NaN gives NaN). ``size == 1`` returns the values as float64."""
-    values = np.asarray(values, dtype=np.float64)
+    occur (NaN ignored; a bucket of NaN gives NaN). ``size == 1`` returns the values as float64. Works through
+    about a million rows at a time, so ten million rows cost little memory beyond their own."""
+    values = np.asarray(values)
     if size == 1:
-        return values
+        return values.astype(np.float64)
+    step = size * max(1, CHUNK_ROWS // size)  # whole buckets per chunk: the same buckets as in one pass
+    return np.concatenate([_minmax(values[i:i + step], size) for i in range(0, len(values), step)])
+
+
+def _minmax(values: np.ndarray, size: int) -> np.ndarray:
+    values = values.astype(np.float64)
     count = math.ceil(len(values) / size)
     padded = np.concatenate([values, np.full(count * size - len(values), np.nan)]).reshape(count, size)
     missing = np.isnan(padded)

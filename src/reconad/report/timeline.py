@@ -100,7 +100,7 @@ def build_timeline(x, scores, predicted, labels=None, *, threshold: float, names
     the peak of the static figure), ``buckets``: the decimation; ``sensors``: the columns to draw (default: the
     first :data:`MAX_SENSORS`, see :func:`sensors_to_draw`).
     """
-    values = np.asarray(x, dtype=np.float64).reshape(len(scores), -1)
+    values = np.asarray(x).reshape(len(scores), -1)  # each drawn column is converted on its own
     first, last = rows if rows is not None else (0, len(scores))
     length, notes = last - first, []
     size = bucket_size(length, buckets)
@@ -113,21 +113,20 @@ def build_timeline(x, scores, predicted, labels=None, *, threshold: float, names
         notes.append(f"{shown} of the {values.shape[1]} sensors are drawn: "
                      + ("the first ones." if first_ones else "those contributing most to the flagged rows ("
                         + ", ".join(str(names[j]) for j in sensors) + ")."))
-    recon = None
     if reconstruction is not None:
         start, array = reconstruction
-        array = np.asarray(array, dtype=np.float64).reshape(-1, values.shape[1])
-        recon = np.full((length, shown), np.nan)
+        array = np.asarray(array).reshape(-1, values.shape[1])
         lo, hi = max(start, first), min(start + len(array), last)
-        if lo < hi:
-            recon[lo - first:hi - first] = array[lo - start:hi - start][:, sensors]
         if (lo, hi) != (first, last):
             notes.append(f"The reconstruction is drawn for rows {lo:,} to {hi - 1:,} (around the highest score).")
     panels = []
-    for i, j in enumerate(sensors):
+    for j in sensors:
         lines = [Line(str(names[j]), minmax(values[first:last, j], size), DATA_COLOR)]
-        if recon is not None:
-            lines.append(Line(f"{names[j]} reconstruction", minmax(recon[:, i], size), RECONSTRUCTION_COLOR, True))
+        if reconstruction is not None:  # one sensor at a time: NaN outside the reconstructed rows
+            column = np.full(length, np.nan)
+            if lo < hi:
+                column[lo - first:hi - first] = array[lo - start:hi - start, j]
+            lines.append(Line(f"{names[j]} reconstruction", minmax(column, size), RECONSTRUCTION_COLOR, True))
         panels.append(Panel(str(names[j]), tuple(lines), height=140 if shown <= 3 else 110))
     drawn, log = _score_axis(np.asarray(scores, dtype=np.float64)[first:last], threshold)
     panels.append(Panel("anomaly score" + (" (log axis)" if log else ""),
