@@ -157,11 +157,12 @@ def demo_report(out_dir: Path, metrics: dict, keep: dict, quick: bool = False) -
         shown = {k: v for k, v in m.items() if k not in ("seconds",)}
         body = paragraph("One-class detection on scikit-learn's bundled 8x8 digits: a convolutional auto-encoder "
                          f"trained on digit {m.get('normal_digit')} only; every other digit is an anomaly.")
-        body += key_values(shown)
-        for name, caption in (("roc_curve.png", "ROC curve of the image scores."),
-                              ("reconstructions.png", "Test inputs (top) and their reconstructions.")):
-            if (out_dir / name).is_file():
-                body += _png(out_dir, name, name.removesuffix(".png").replace("_", " "), caption)
+        figures = {name: _png(out_dir, name, name.removesuffix(".png").replace("_", " "), caption)
+                   for name, caption in (("roc_curve.png", "ROC curve of the image scores."),
+                                         ("reconstructions.png", "Test inputs (top) and their reconstructions."))
+                   if (out_dir / name).is_file()}
+        body += f'<div class="grid">{key_values(shown)}{figures.get("roc_curve.png", "")}</div>'
+        body += figures.get("reconstructions.png", "")
         sections.append(Section("Images: 8x8 digits", body))
     cards = "".join(model_card_html(facts, name) for name, facts in keep["facts"].items())
     sections.append(Section("Model cards", cards))
