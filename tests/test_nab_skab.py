@@ -154,9 +154,12 @@ def test_report_names_the_top_features_of_each_region():
     scores, predicted = det.anomaly_score(test), det.predict(test)
     assert predicted[520:550].any()
     html, _ = series_report_of(det, test, scores, predicted, data_info={"name": "t"}, fingerprint="f")
-    assert "top features (share)" in html
-    row = html[html.index("top features (share)") :]
+    assert "top sensors (share)" in html
+    row = html[html.index("top sensors (share)") :]
     assert row.index("vibration (") < min(row.index("flow ("), row.index("pressure ("))
-    # the detail figure shows the sensor that drives the highest score, not merely the first column
-    assert "Input and reconstruction of the feature that contributes most there (vibration)" in html
     assert 'alt="sensor contributions"' in html
+    # the timeline draws every sensor with its reconstruction (beyond six, those that drive the flagged rows)
+    from reconad.report.timeline import sensors_to_draw
+
+    assert '"title":"vibration"' in html and '"label":"vibration reconstruction"' in html
+    assert sensors_to_draw(det.explain(test), predicted, 3, limit=1) == [2]  # vibration

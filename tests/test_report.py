@@ -28,9 +28,14 @@ def decoded_images(html: str) -> dict[str, tuple[int, int]]:
     return sizes
 
 
-def assert_self_contained(html: str) -> None:
+def assert_self_contained(html: str, scripts: bool = False) -> None:
+    """One file that needs no network; ``scripts``: inline scripts allowed (the series report's timeline)."""
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
-    assert "<script" not in html.lower()
+    if scripts:
+        assert re.findall(r"<script[^>]*>", html) == ["<script>", "<script>", '<script type="application/json" '
+                                                      'class="rc-data">'], "scripts other than the inline ones"
+    else:
+        assert "<script" not in html.lower()
     assert not re.search(r'(src|href)="(?!data:|#)', html), "a resource outside the file"
     assert "http://" not in html and "https://" not in html
     assert html.count("<img ") == len(IMG.findall(html))  # every image is an embedded PNG
@@ -59,7 +64,7 @@ def test_series_report_structure(series_run):
             "fingerprint": report.fingerprint_arrays(test)}
     html, evaluation = series_report_of(det, test, scores, predicted, labels, time=time, data_info=info,
                                         fingerprint=info["fingerprint"], title="pump <test>")
-    assert_self_contained(html)
+    assert_self_contained(html, scripts=True)
     sections = re.findall(r'<section id="([^"]+)"><h2>([^<]+)</h2>', html)
     assert [title for _, title in sections] == ["The data", "Training history", "Scores and regions", "Threshold",
                                                 "Metrics", "Model card"]
@@ -67,8 +72,7 @@ def test_series_report_structure(series_run):
         assert f'href="#{anchor}"' in html
     figures = decoded_images(html)
     assert set(figures) == {f"{det.model}: training history", "score timeline", "sensor contributions",
-                            "input, reconstruction and score",  # two features: which sensor, over time
-                            "calibration scores and threshold"}
+                            "calibration scores and threshold"}  # 300 rows: no separate zoom around the peak
     assert all(w > 300 and h > 200 for w, h in figures.values()), figures
     # the metrics table: label-free and oracle rows side by side, with the threshold-free metrics
     assert '<tr class="label-free"><td>label-free' in html and '<tr class="oracle"><td>oracle' in html
@@ -84,6 +88,28 @@ def test_series_report_structure(series_run):
     # the fitted window and stride, and which features the model saw centred (none drift here)
     assert f"<td>{det.window_}, {det.stride_}</td>" in html
     assert "centred on each window&#x27;s mean (drift)</th><td>none</td>" in html
+    # the interactive timeline: dates on the x axis (seconds since 1970), one panel per sensor and the score
+    chart = timeline_payload(html)
+    start = pd.Timestamp("2024-01-01").timestamp()
+    assert chart["kind"] == "time" and chart["x"][0] == start and chart["x"][-1] == start + 299
+    assert [p["title"] for p in chart["panels"]][:2] == ["flow <l/min>", "temp"]
+    assert [line["label"] for line in chart["panels"][1]["lines"]] == ["temp", "temp reconstruction"]
+    assert chart["panels"][1]["lines"][0]["values"][205] == pytest.approx(float(test["temp"].iloc[205]), rel=1e-4)
+    bands = {band["name"]: band["spans"] for band in chart["bands"]}
+    assert bands["labels"] == [[start + 200, start + 230]]  # rows 200-229, to the next row's time
+    assert set(bands) == {"labels", "predicted"}  # no training rows in this data
+    assert "Top regions" in html and "2024-01-01" in html.split("Top regions")[1]  # regions with their times
+    # the model card and its parameters: collapsed at the end
+    assert html.index("<details><summary>SeriesDetector (dense)") > html.index('<h2>Model card</h2>')
+
+
+def timeline_payload(html: str) -> dict:
+    """The JSON the page's timeline draws."""
+    import json
+
+    found = re.search(r'<script type="application/json" class="rc-data">(.*?)</script>', html, re.S)
+    assert found, "no interactive timeline"
+    return json.loads(found.group(1))
 
 
 def test_model_card_names_the_drifting_features():
@@ -120,8 +146,12 @@ def test_numbers_keep_four_significant_digits_side_by_side():
 
 def test_report_without_labels_has_no_metrics_table(series_run, tmp_path):
     det, test, scores, predicted, _, _ = series_run
-    html, evaluation = series_report_of(det, test, scores, predicted, data_info={"name": "x"}, fingerprint="sha256:0")
+    html, evaluation = series_report_of(det, test, scores, predicted, data_info={"name": "x"}, fingerprint="sha256:0",
+                                        training=(0, 120))
     assert evaluation is None and "No labels given" in html
+    bands = {band["name"]: band["spans"] for band in timeline_payload(html)["bands"]}
+    assert bands["training"] == [[0, 120]]  # rows, no time column: shaded on the chart (and said in its caption)
+    assert "training rows (0 to 119) shaded grey" in html
     path = report.write_report(tmp_path / "r.html", html)
     assert path.read_text(encoding="utf-8") == html and [p.name for p in tmp_path.iterdir()] == ["r.html"]
     with pytest.raises(InputError, match="does not exist"):
@@ -170,22 +200,28 @@ def test_image_report_shows_roc_histograms_reconstructions_and_error_maps():
     assert "image shape (C, H, W)" in html
 
 
-def test_long_series_are_drawn_as_block_maxima_and_a_detail_around_the_peak(series_run, monkeypatch):
+def test_long_series_are_decimated_and_reconstructed_around_the_peak(series_run, monkeypatch):
     det, test, scores, predicted, labels, time = series_run
     from reconad.report import series as series_module
 
     monkeypatch.setattr(series_module, "MAX_POINTS", 100)
-    drawn, drawn_labels, drawn_predicted, axis = series_module.envelope(scores, labels, predicted, time)
-    assert len(drawn) == 100 and drawn.max() == scores.max() and drawn_labels.sum() > 0
-    assert axis[0] == time[0] and axis[1] == time[3]  # blocks of 3 steps
+    monkeypatch.setattr(series_module, "DETAIL_ROWS", 100)
+    monkeypatch.setattr(series_module, "PEAK_ROWS", 60)
     start, end = series_module.detail_range(scores, det.window)
     assert end - start == 100 and start <= int(np.argmax(scores)) < end
+    data = report.build_timeline(test, scores, predicted, labels, threshold=1.0, names=["a", "b"], time=time,
+                                 buckets=100)
+    assert data.size == 3 and len(data.x) == 200  # 100 buckets of 3 rows, each drawn as its min and max
+    drawn = data.panels[-1].lines[0].values
+    assert drawn.max() == pytest.approx(scores.max()) and drawn.min() == pytest.approx(scores.min())
+    start_s = time[0].timestamp()
+    assert list(data.x[:4]) == [start_s, start_s + 2, start_s + 3, start_s + 5] and data.x[-1] == start_s + 299
     html, _ = series_report_of(det, test, scores, predicted, labels, time=time, data_info={"name": "long"},
                                fingerprint="sha256:2")
     figures = decoded_images(html)
-    assert len(figures) == 5 and "sensor contributions" in figures and "calibration scores and threshold" in figures
-    assert "drawn as the maximum over blocks of 3 steps" in html and "around the highest score" in html
-    peaks = series_module.block_max(det.explain(test))  # the contributions on the timeline's blocks
+    assert {"score timeline", "around the highest score", "sensor contributions"} <= set(figures)
+    assert "The reconstruction is drawn for rows" in html and "around the highest score" in html
+    peaks = series_module.block_max(det.explain(test))  # the contributions on the heatmap's blocks
     assert peaks.shape == (100, 2) and np.allclose(peaks.max(axis=0), det.explain(test).max(axis=0))
 
 
@@ -233,7 +269,7 @@ facts = ModelFacts("SeriesDetector", "dense", threshold=3.0, threshold_source="h
                    card={"model": "dense", "seed (seed_)": 7}, parameters={"window": 16})
 html, evaluation = series_report(x, scores, predicted, labels, facts=facts, detail=SeriesDetail(0, 0.9 * x),
                                  contributions=x ** 2, data_info={"name": "arrays"})
-assert evaluation["label_free"]["threshold"] == 3.0 and "top features (share)" in html
+assert evaluation["label_free"]["threshold"] == 3.0 and "top sensors (share)" in html
 images = rng.random((20, 1, 8, 8))
 image_labels = (np.arange(20) >= 10).astype(np.int8)
 samples = ImageSamples(images[:4], 0.9 * images[:4], (0.1 * images[:4]) ** 2, ["a", "b", "c", "d"])
@@ -269,7 +305,7 @@ def test_the_threshold_section_shows_the_calibration_and_what_each_budget_gives(
     html, _ = series_report(x, scores, predicted, facts=facts, detail=SeriesDetail(0, x), data_info={"name": "t"})
     assert "<h2" in html and "Threshold" in html and "calibration scores and threshold" in html
     level = float(AlarmBudget(alarms=2).fit(calibration))
-    assert f"{level:.4g}" in html and f"{alarm_events(scores, level):,}" in html
+    assert report.fmt(level) in html and f"{alarm_events(scores, level):,}" in html
     without, _ = series_report(x, scores, predicted, facts=ModelFacts("SeriesDetector", "dense", threshold=8.0),
                                detail=SeriesDetail(0, x), data_info={"name": "t"})
     assert "calibration scores and threshold" not in without

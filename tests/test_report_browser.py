@@ -71,12 +71,12 @@ def open_in_browser(report: Path, work: Path) -> tuple[dict, list[str], Path]:
     return state, errors, shot
 
 
-def assert_not_blank(png: Path) -> None:
+def assert_not_blank(png: Path, min_height: int = 1000, min_width: int = 1200) -> None:
     from PIL import Image
 
     with Image.open(png) as picture:
         pixels = np.asarray(picture.convert("RGB"), dtype=np.float64)
-    assert pixels.shape[0] > 1000 and pixels.shape[1] >= 1200, pixels.shape
+    assert pixels.shape[0] > min_height and pixels.shape[1] >= min_width, pixels.shape
     assert pixels.std() > 10, "the screenshot is blank"
     colours = np.unique(pixels.reshape(-1, 3)[:: 37], axis=0)
     assert len(colours) > 100, f"the screenshot has only {len(colours)} colours: figures are not drawn"

@@ -150,20 +150,21 @@ def demo_report(out_dir: Path, metrics: dict, keep: dict, quick: bool = False) -
             timelines.append(_png(out_dir, f"scores_{slug}_{protocol}.png", f"scores: {name}, {protocol}",
                                   f"{name}, {protocol} protocol: input and reconstruction; score and label-free "
                                   "threshold; true (red) vs predicted (green) regions."))
-    sections.append(Section("Scores and regions", "".join(timelines)))
+    sections.append(Section("Scores and regions", f'<div class="grid">{"".join(timelines)}</div>'))
     sections.append(Section("Metrics", metrics_html(keep["evaluations"])))
     if "images" in metrics:
         m = metrics["images"]
         shown = {k: v for k, v in m.items() if k not in ("seconds",)}
         body = paragraph("One-class detection on scikit-learn's bundled 8x8 digits: a convolutional auto-encoder "
                          f"trained on digit {m.get('normal_digit')} only; every other digit is an anomaly.")
-        body += key_values(shown)
-        for name, caption in (("roc_curve.png", "ROC curve of the image scores."),
-                              ("reconstructions.png", "Test inputs (top) and their reconstructions.")):
-            if (out_dir / name).is_file():
-                body += _png(out_dir, name, name.removesuffix(".png").replace("_", " "), caption)
+        figures = {name: _png(out_dir, name, name.removesuffix(".png").replace("_", " "), caption)
+                   for name, caption in (("roc_curve.png", "ROC curve of the image scores."),
+                                         ("reconstructions.png", "Test inputs (top) and their reconstructions."))
+                   if (out_dir / name).is_file()}
+        body += f'<div class="grid">{key_values(shown)}{figures.get("roc_curve.png", "")}</div>'
+        body += figures.get("reconstructions.png", "")
         sections.append(Section("Images: 8x8 digits", body))
-    cards = "".join(f"<h3>{name}</h3>" + model_card_html(facts) for name, facts in keep["facts"].items())
+    cards = "".join(model_card_html(facts, name) for name, facts in keep["facts"].items())
     sections.append(Section("Model cards", cards))
     subtitle = "reconad demo on embedded data" + (" (--quick: two epochs, a smoke run)" if quick else "")
     return render("reconad demo report", sections, subtitle)

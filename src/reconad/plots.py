@@ -143,12 +143,14 @@ def _edges(x: np.ndarray) -> np.ndarray:
     return np.concatenate([[x[0] - half[0]], x[:-1] + half, [x[-1] + half[-1]]])
 
 
-def plot_contributions(contributions, names, predicted=None, time=None, title: str = "which sensor") -> Figure:
+def plot_contributions(contributions, names, predicted=None, time=None, title: str = "which sensor",
+                       training=None) -> Figure:
     """Each feature's contribution to the score over time (``SeriesDetector.explain``): one row per feature, on a
     logarithmic colour scale, with the predicted regions marked in a strip above the top row.
 
     ``contributions`` is ``(T, D)``, ``names`` the ``D`` feature names; ``time`` (optional, ``T`` numbers or
-    datetimes) is the x axis instead of step indices.
+    datetimes) is the x axis instead of step indices; ``training`` (optional, half-open ``(start, end)`` rows of
+    ``contributions``) is hatched: the rows the model was trained on.
     """
     from matplotlib.colors import LogNorm
 
@@ -169,8 +171,11 @@ def plot_contributions(contributions, names, predicted=None, time=None, title: s
         for i, (start, end) in enumerate(regions(np.asarray(predicted))):
             ax.fill_between([edges[start], edges[end]], -1.3, -0.6, color=PRED_COLOR, lw=0,
                             label="predicted (label-free)" if i == 0 else None)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    if training is not None:
+        ax.axvspan(edges[training[0]], edges[min(training[1], length)], facecolor=(0.6, 0.6, 0.6, 0.35),
+                   edgecolor="0.85", hatch="//", lw=0, label="training rows")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, ncols=2)
     ax.set_ylim(n_features - 0.5, -1.4)  # the first feature on top, the strip of predicted regions above it
     ax.set_yticks(range(n_features), labels=[str(n) for n in names])
     ax.set(title=f"{title}: each feature's contribution to the score", xlabel="time step" if time is None else "time")

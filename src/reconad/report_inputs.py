@@ -135,24 +135,26 @@ def model_facts(det, fingerprint: str | None = None) -> ModelFacts:
 
 
 def series_detail(det, x, scores) -> SeriesDetail:
-    """The reconstruction of the rows the detail figure draws (all, or those around the highest score)."""
+    """The reconstruction of the rows the timeline draws (all, or ``DETAIL_ROWS`` around the highest score)."""
     start, end = detail_range(scores, det.window_)
     part = x.iloc[start:end] if hasattr(x, "iloc") else np.asarray(x)[start:end]
     return SeriesDetail(start, np.asarray(det.reconstruct(part)))
 
 
 def series_report_of(det, x, scores, predicted, labels=None, *, time=None, data_info: Mapping[str, object],
-                     fingerprint: str | None = None, contributions=None,
+                     fingerprint: str | None = None, contributions=None, training: tuple[int, int] | None = None,
                      title: str = "reconad report") -> tuple[str, dict | None]:
     """:func:`reconad.report.series_report` of ``x`` ``(T, D)`` scored by a fitted ``SeriesDetector``.
 
-    ``contributions`` (``det.explain(x)``, ``(T, D)``) is computed when not given and ``x`` has several features.
+    ``contributions`` (``det.explain(x)``, ``(T, D)``) is computed when not given and ``x`` has several features;
+    ``training``: the half-open ``(start, end)`` rows of ``x`` the detector was fitted on, shaded on every timeline
+    (None: none of them).
     """
     if contributions is None and np.shape(x)[1] > 1:
         contributions = det.explain(x)  # (T, D): which sensor, for several
     return _series_report(x, scores, predicted, labels, facts=model_facts(det, fingerprint),
                           detail=series_detail(det, x, scores), contributions=contributions, time=time,
-                          data_info=data_info, title=title)
+                          data_info=data_info, training=training, title=title)
 
 
 def image_samples(det, images, scores, labels=None, shown: int = 8) -> ImageSamples:

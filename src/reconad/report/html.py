@@ -2,7 +2,7 @@
 
 Everything here works on strings, numbers and PNG bytes; nothing runs a model or reads a detector. A report is
 a list of :class:`Section` objects that :func:`render` turns into one HTML document (inline CSS, figures as
-base64 data URIs, no script, no network) and :func:`write_report` writes atomically.
+base64 data URIs, scripts only inline, no network) and :func:`write_report` writes atomically.
 """
 
 from __future__ import annotations
@@ -31,11 +31,15 @@ table { border-collapse: collapse; margin: 0.6em 0 1em; font-size: 0.92em; }
 th, td { border: 1px solid #d5dae0; padding: 0.3em 0.7em; text-align: left; vertical-align: top; }
 th { background: #f3f5f7; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.regions td:not(:last-child) { white-space: nowrap; }
 tr.oracle td { background: #fff7e6; }
 tr.label-free td { background: #eef8f0; }
 figure { margin: 1em 0 1.5em; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e3e6ea; }
 figcaption { color: #5f6b7a; font-size: 0.9em; }
+details { margin: 0.8em 0; }
+summary { cursor: pointer; color: #2d4a6b; font-weight: 600; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 0 1.2em; }
 code { background: #f3f5f7; padding: 0 0.25em; border-radius: 3px; font-size: 0.92em; }
 .note { color: #5f6b7a; font-size: 0.9em; }
 footer { margin-top: 3em; color: #8a94a2; font-size: 0.85em; }
@@ -115,8 +119,8 @@ def _slug(index: int, title: str) -> str:
     return f"s{index}-" + "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
 
 
-def render(title: str, sections: Sequence[Section], subtitle: str = "") -> str:
-    """The whole HTML document (UTF-8 text, no external resource)."""
+def render(title: str, sections: Sequence[Section], subtitle: str = "", head: str = "") -> str:
+    """The whole HTML document (UTF-8 text, no external resource); ``head``: inline styles and scripts to add."""
     from reconad import __version__
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -126,9 +130,10 @@ def render(title: str, sections: Sequence[Section], subtitle: str = "") -> str:
     sub = f'<p class="subtitle">{esc(subtitle)}</p>' if subtitle else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+            f"<title>{esc(title)}</title><style>{CSS}</style>{head}</head><body>"
             f"<header><h1>{esc(title)}</h1>{sub}</header><nav><ol>{toc}</ol></nav>{body}"
-            f"<footer>reconad {esc(__version__)} · generated {stamp} · self-contained: no scripts, no network"
+            f"<footer>reconad {esc(__version__)} · generated {stamp} · self-contained: "
+            f"{'inline scripts only' if '<script' in head + body else 'no scripts'}, no network"
             f"</footer></body></html>\n")
 
 

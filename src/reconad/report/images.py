@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reconad.metrics.evaluation import image_evaluation
-from reconad.report.html import Section, figure_png, img, paragraph, render
+from reconad.report.html import Section, figure_png, fmt, img, paragraph, render
 from reconad.report.sections import ModelFacts, closing_sections, shared_sections
 
 
@@ -79,7 +79,7 @@ def image_report(scores, predicted, labels=None, *, facts: ModelFacts, samples: 
     labels = None if labels is None else np.asarray(labels)
     sections = shared_sections(facts, data_info)
     summary = paragraph(f"{int(predicted.sum())} of {len(predicted)} images flagged at the label-free threshold "
-                        f"{facts.threshold:.4g} ({facts.threshold_source}).")
+                        f"{fmt(facts.threshold)} ({facts.threshold_source}).")
     figures = "".join(image_figures(facts.model, scores, samples, labels))
     sections.append(Section("Scores and reconstructions", summary + figures))
     evaluation = None

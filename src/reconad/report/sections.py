@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reconad.report.html import Section, figure_png, fmt, img, key_values, paragraph, table
+from reconad.report.html import Section, esc, figure_png, fmt, img, key_values, paragraph, table
 
 ORACLE_NOTE = ("oracle: the threshold with the best F1 chosen with the test labels, an upper bound that a "
                "real detector cannot reach")
@@ -79,10 +79,14 @@ def time_span(time, length: int) -> str:
         return f"{first} → {last}"
 
 
-def model_card_html(facts: ModelFacts) -> str:
-    """The model card: its rows, then the parameters as a table."""
+def model_card_html(facts: ModelFacts, name: str = "") -> str:
+    """The model card (its rows, then the parameters as a table) in a collapsed ``<details>``: reference material
+    a reader opens when needed, not pages of narrow tables to scroll past."""
     parameters = table(("parameter", "value"), sorted((str(k), v) for k, v in facts.parameters.items()))
-    return key_values(facts.card) + "<h3>Parameters</h3>" + parameters
+    summary = (f"{name + ': ' if name else ''}{facts.detector} ({facts.model}), threshold {fmt(facts.threshold)} — "
+               f"model card and {len(facts.parameters)} parameters")
+    return (f"<details><summary>{esc(summary)}</summary>{key_values(facts.card)}<h3>Parameters</h3>{parameters}"
+            "</details>")
 
 
 def history_section(history: Sequence[Mapping], title: str = "training") -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reconad.report.html import Section, figure_png, img, paragraph, table
+from reconad.report.html import Section, figure_png, fmt, img, paragraph, table
 
 BUDGETS = (0.5, 1, 2, 5, 10, 20, 50)  # false alarm events per 10,000 rows shown in the levels table
 
@@ -19,11 +19,11 @@ def threshold_section(calibration, scores, threshold: float, source: str) -> Sec
     if calibration is None or len(calibration) == 0:
         return None
     calibration, scores = np.asarray(calibration, dtype=np.float64), np.asarray(scores, dtype=np.float64)
-    rows = [["this model's threshold", f"{threshold:.4g}", f"{alarm_events(scores, threshold):,}",
+    rows = [["this model's threshold", fmt(threshold), f"{alarm_events(scores, threshold):,}",
              f"{int(np.sum(scores > threshold)):,}"]]
     for budget in BUDGETS:
         level = float(AlarmBudget(alarms=budget).fit(calibration))
-        rows.append([f"--alarms {budget:g} (per 10,000 rows)", f"{level:.4g}", f"{alarm_events(scores, level):,}",
+        rows.append([f"--alarms {budget:g} (per 10,000 rows)", fmt(level), f"{alarm_events(scores, level):,}",
                      f"{int(np.sum(scores > level)):,}"])
     figure = img(figure_png(plot_calibration(calibration, scores, threshold)), "calibration scores and threshold",
                  f"Scores of normal data the model did not train on ({source}) and of this data, with the "
