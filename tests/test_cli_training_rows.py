@@ -101,3 +101,25 @@ def test_a_file_with_a_bad_training_record_is_refused(tmp_path, record):
     (tmp_path / "bad.reconad").write_bytes(join_model_file(header, body))
     with pytest.raises(ModelFileError, match="training data record"):
         load(tmp_path / "bad.reconad")
+
+
+def test_the_report_shades_the_training_rows_and_its_metrics_leave_them_out(tmp_path, labelled_csv):
+    from reconad.report_inputs import series_report_of
+
+    model = tmp_path / "m.reconad"
+    assert main(["fit", str(labelled_csv), "--out", str(model), "--time-col", "t", "--rows", ":400", *FAST]) == 0
+    report = tmp_path / "report.html"
+    assert main(["evaluate", str(model), str(labelled_csv), "--time-col", "t", "--report", str(report),
+                 "--quiet"]) == 0
+    assert "the training rows (0 to 399) shaded grey" in report.read_text()
+    # the report's own evaluation covers the same 800 rows as the metrics printed
+    det = load(model)
+    frame = pd.read_csv(labelled_csv)
+    x = frame[["value"]]
+    scores = det.anomaly_score(x)
+    _, evaluation = series_report_of(det, x, scores, det.predict(x), frame["anomaly"].to_numpy(),
+                                     data_info={"name": "log.csv"}, training=(0, 400))
+    labels = frame["anomaly"].to_numpy()[400:]
+    flagged = det.predict(x)[400:]
+    recall = ((flagged == 1) & (labels == 1)).sum() / labels.sum()  # 20 labelled rows after the training stretch
+    assert evaluation["label_free"]["recall"] == pytest.approx(recall)

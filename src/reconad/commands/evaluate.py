@@ -103,7 +103,7 @@ def evaluate_series(det, args: argparse.Namespace, fingerprint: str | None, titl
         return None, evaluation
     document, _ = series_report_of(det, table.features, scores, predicted, table.labels, time=table.time,
                                    data_info=data_info(args, table, fingerprint), fingerprint=fingerprint,
-                                   contributions=contributions, title=title)
+                                   contributions=contributions, training=training, title=title)
     return document, evaluation
 
 

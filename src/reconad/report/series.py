@@ -145,8 +145,8 @@ def series_report(x, scores, predicted, labels=None, *, facts: ModelFacts, detai
     ``labels`` ``(T,)`` 0/1 or None, ``facts`` the fitted detector's :class:`ModelFacts`, ``detail`` the
     reconstruction of :func:`detail_range`'s rows, ``contributions`` ``(T, D)`` or None, ``time`` the time index
     or None; ``data_info`` is shown in the data section; ``training`` the half-open ``(start, end)`` rows of ``x``
-    the model was trained on (shaded on every timeline) or None. The evaluation is
-    ``reconad.metrics.series_evaluation`` at ``facts.threshold``.
+    the model was trained on (shaded on every timeline, left out of the metrics) or None. The evaluation is
+    ``reconad.metrics.series_evaluation`` at ``facts.threshold`` of the rows outside ``training``.
     """
     scores, predicted = np.asarray(scores), np.asarray(predicted)
     labels = None if labels is None else np.asarray(labels)
@@ -162,8 +162,12 @@ def series_report(x, scores, predicted, labels=None, *, facts: ModelFacts, detai
     if threshold is not None:
         sections.append(threshold)
     evaluation = None
-    if labels is not None:
-        evaluation = series_evaluation(labels, scores, predicted, facts.threshold, facts.threshold_source)
+    if labels is not None:  # the rows the model trained on stay out of the metrics (it learned them)
+        kept = np.ones(len(scores), dtype=bool)
+        if training is not None:
+            kept[training[0]:training[1]] = False
+        evaluation = series_evaluation(labels[kept], scores[kept], predicted[kept], facts.threshold,
+                                       facts.threshold_source)
     sections += closing_sections(evaluation, facts, "No labels given: only label-free results (the predicted regions "
                                                     "above). Pass --labels COLUMN for metrics.")
     subtitle = f"{facts.detector} ({facts.model}) on {data_info.get('name', 'data')}"
