@@ -89,12 +89,15 @@ def evaluate_series(det, args: argparse.Namespace, fingerprint: str | None, titl
     if training is not None:
         kept[training[0]:training[1]] = False
         first, last = training[0] + rows[0], training[1] + rows[0]
-        if not kept.any():
-            raise InputError(f"the model was fitted on rows {first}:{last} of {args.data}, every row evaluated; "
-                             "pass --rows START:END with rows it did not train on")
-        logging.getLogger("reconad").warning(
-            "leaving rows %d:%d of %s out of the metrics: the model was fitted on them (%d rows evaluated)",
-            first, last, args.data, int(kept.sum()))
+        if kept.any():
+            logging.getLogger("reconad").warning(
+                "leaving rows %d:%d of %s out of the metrics: the model was fitted on them (%d rows evaluated)",
+                first, last, args.data, int(kept.sum()))
+        else:  # nothing else to evaluate: say the metrics flatter the model rather than refuse
+            logging.getLogger("reconad").warning(
+                "the model was fitted on every row evaluated (rows %d:%d of %s): the metrics below are optimistic; "
+                "evaluate rows it did not train on (--rows, or another file)", first, last, args.data)
+            kept[:], training = True, None
     evaluation = series_evaluation(table.labels[kept], scores[kept], predicted[kept], float(det.threshold_),
                                    det.threshold_source_)
     evaluation["rows"] = {"evaluated": int(kept.sum()), "anomalous": int(table.labels[kept].sum()),
