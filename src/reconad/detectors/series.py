@@ -292,16 +292,17 @@ class SeriesDetector(BaseDetector):
         names = self._feature_labels(np.ones(self.n_features_in_, bool))
         return region_shares(contributions, regions, names, top)
 
-    def stream(self):
+    def stream(self, *, exact: bool = False, explain: bool = False):
         """A :class:`~reconad.streaming.StreamScorer` for a series that arrives in pieces.
 
         ``scorer.update(rows)`` returns the scores of the steps that became final, ``scorer.finish()`` the rest;
-        concatenated they equal ``anomaly_score`` on the whole series (to float32 rounding).
+        concatenated they equal ``anomaly_score`` on the whole series (to float32 rounding; ``exact=True``: bit for
+        bit, with more lag). ``explain=True`` adds each step's feature contributions (``scorer.contributions``).
         """
         from reconad.streaming import StreamScorer
 
         self._check_fitted()
-        return StreamScorer(self.scorer_)
+        return StreamScorer(self.scorer_, exact=exact, explain=explain)
 
     # ---- persistence -------------------------------------------------------------------------------------------------
 
