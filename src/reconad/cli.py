@@ -179,7 +179,8 @@ def _add_watch(commands) -> argparse.ArgumentParser:
                         "after a header line, or JSON lines (objects by column name, or arrays); default: by the "
                         "first line")
     parser.add_argument("--time-col", default=None, help="the column (or JSON key) holding each row's time, copied "
-                        "to the events as start_time / end_time")
+                        "to the events as start_time / end_time; a row whose time is not after the previous one's "
+                        "(a repeated MQTT delivery) is skipped")
     parser.add_argument("--sep", default=None, help="CSV field separator (default: from the header line)")
     parser.add_argument("--on-bad-line", choices=("skip", "stop"), default="skip", help="a malformed line: report "
                         "it on stderr and skip it (default; counted at the end), or stop there (exit 2)")

@@ -102,9 +102,12 @@ def update_lines(update, with_scores: bool) -> list[str]:
 
 
 def report_bad(parsed, policy: str) -> None:
-    for number, problem in parsed.bad:
-        action = "skipped" if policy == "skip" else "stopping"
-        print(f"reconad watch: line {number}: {problem} ({action})", file=sys.stderr, flush=True)
+    """One line on standard error per malformed line, and per row skipped for its time (a repeated delivery)."""
+    action = "skipped" if policy == "skip" else "stopping"
+    lines = [f"line {number}: {problem} ({action})" for number, problem in parsed.bad]
+    lines += [f"line {number}: {problem}: a repeated or late row (skipped)" for number, problem in parsed.repeated]
+    for line in lines:
+        print(f"reconad watch: {line}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.follow is not None and args.mqtt is not None:
         raise InputError("pass either --follow FILE or --mqtt HOST:PORT, not both (without either: standard input)")
+    if args.mqtt is None and (args.topic or args.alarms_topic or args.client_id):
+        raise InputError("--topic, --alarms-topic and --client-id go with --mqtt HOST:PORT")
     follow = check_input(args.follow, "followed file") if args.follow is not None else None
     det = load_detector(args.model, quiet=True)
     if getattr(det, "kind", "") != "series":
@@ -127,8 +132,11 @@ def run(args: argparse.Namespace) -> int:
     if args.mqtt is not None:
         from reconad.mqtt import MqttLink
 
-        link = MqttLink.from_args(args)
-        source, publish = link.chunks(), link.publisher()
+        def status(line: str) -> None:
+            print(f"reconad watch: {line}", file=sys.stderr, flush=True)
+
+        link = MqttLink.from_args(args, on_status=status)
+        source, publish = link.chunks(), link.publish
     else:
         source, publish = (follow_chunks(follow) if follow else stdin_chunks()), None
 
@@ -163,6 +171,8 @@ def summary(watcher, reader, sig, args) -> int:
     """One line on standard error about the run; the exit code."""
     window = watcher.stream.window
     parts = [f"watched {watcher.n_seen:,} rows: {watcher.n_events} alarm event(s)"]
+    if reader.n_repeated:
+        parts.append(f"{reader.n_repeated} repeated or late row(s) skipped")
     if reader.n_bad:
         parts.append(f"{reader.n_bad} malformed line(s) {'skipped' if args.on_bad_line == 'skip' else 'stopped at'}")
     if watcher.n_scored:

@@ -29,12 +29,14 @@ SEPARATORS = (",", ";", "\t", "|")
 @dataclass
 class Parsed:
     """The rows of a chunk: ``rows`` ``(k, D)`` float32, their ``times`` (or None), the ``bad`` lines as
-    ``(line number, problem)`` pairs, and ``stopped``: a bad line ended the reading (policy ``stop``)."""
+    ``(line number, problem)`` pairs, and ``stopped``: a bad line ended the reading (policy ``stop``).
+    ``repeated`` are the lines skipped because their time is not after the previous row's."""
 
     rows: np.ndarray
     times: list | None
     bad: list[tuple[int, str]] = field(default_factory=list)
     stopped: bool = False
+    repeated: list[tuple[int, str]] = field(default_factory=list)
 
 
 class LineReader:
@@ -44,6 +46,11 @@ class LineReader:
     starts with ``{`` or ``[``). ``time_col`` names the column whose value is each row's time (kept as text).
     ``on_bad="skip"`` drops a malformed line and goes on; ``"stop"`` drops it and everything after it.
     ``n_features`` is how many features the model takes (checked against the header).
+
+    With a time column the rows must come in time order, as ``reconad score`` requires of a table: a row whose
+    time is not after the previous row's is skipped and reported in ``repeated`` (``n_repeated`` counts them). Such
+    a row is usually delivered twice: MQTT's QoS 1 is *at least once*, and a broker restarted while a message was
+    on its way sends it again. Times are compared as numbers, else as dates.
     """
 
     def __init__(self, names: list[str] | None, n_features: int, *, fmt: str = "auto", time_col: str | None = None,
@@ -56,6 +63,9 @@ class LineReader:
         self.sep, self.on_bad = sep, on_bad
         self.line_no = 0  # physical lines read so far (the header included)
         self.n_bad = 0
+        self.n_repeated = 0
+        self._last_time: float | None = None  # the latest time so far, as a number (dates: nanoseconds)
+        self._dates: bool | None = None  # whether the time column holds dates (decided by the first times)
         self.stopped = False
         self._pending = b""
         self._index: list[int] | None = None  # CSV: the feature columns' positions in a line
@@ -88,9 +98,10 @@ class LineReader:
     def _lines(self, data: bytes, extra: list | None = None) -> Parsed:
         text = data.decode("utf-8", errors="replace")
         if self.fmt == "csv" and self._index is not None and not extra:
+            first = self.line_no + 1
             fast = self._csv_fast(text, text.count("\n"))
             if fast is not None:
-                return fast
+                return self._in_order(fast, list(range(first, first + len(fast.rows))))
         lines = text.split("\n")[:-1]
         first = self.line_no + 1
         self.line_no += len(lines)
@@ -114,7 +125,56 @@ class LineReader:
             bad = bad[:1]
         self.n_bad += len(bad)
         array = np.array([values for _, values in rows], dtype=np.float32).reshape(len(rows), self.n_features)
-        return Parsed(array, times, bad, self.stopped)
+        return self._in_order(Parsed(array, times, bad, self.stopped), [number for number, _ in rows])
+
+    def _in_order(self, parsed: Parsed, numbers: list[int]) -> Parsed:
+        """``parsed`` without the rows whose time is not after the previous row's (see the class)."""
+        if not parsed.times:
+            return parsed
+        keys = self._time_keys(parsed.times)
+        before = np.maximum.accumulate(np.concatenate([[-np.inf if self._last_time is None else self._last_time],
+                                                       np.nan_to_num(keys, nan=-np.inf)]))[:-1]
+        keep = keys > before  # NaN (an unreadable time) compares False
+        unreadable = np.flatnonzero(np.isnan(keys))
+        if len(unreadable) and self.on_bad == "stop":  # nothing from the first bad line on
+            keep[unreadable[0]:] = False
+            keys[unreadable[0] + 1 :] = 0.0  # neither reported nor kept
+            self.stopped = parsed.stopped = True
+        if keep.all():
+            self._last_time = float(keys[-1])
+            return parsed
+        for i in np.flatnonzero(~keep):
+            if self.stopped and len(unreadable) and i > unreadable[0]:
+                break
+            if np.isnan(keys[i]):
+                parsed.bad.append((numbers[i], f"its time {parsed.times[i]!r} is not a {self._kind()}"))
+            else:
+                parsed.repeated.append((numbers[i], f"its time {parsed.times[i]!r} is not after the previous row's"))
+        parsed.bad.sort()
+        self.n_bad += int(np.isnan(keys).sum())
+        self.n_repeated += len(parsed.repeated)
+        if keep.any():
+            self._last_time = float(np.max(keys[keep]))
+        parsed.rows = parsed.rows[keep]
+        parsed.times = [t for t, k in zip(parsed.times, keep) if k]
+        return parsed
+
+    def _kind(self) -> str:
+        return "date" if self._dates else "number"
+
+    def _time_keys(self, times: list) -> np.ndarray:
+        """Times as comparable float64 numbers (dates as nanoseconds since 1970), NaN where unreadable."""
+        import pandas as pd
+
+        values = pd.Series(times, dtype=object)
+        if self._dates is None:
+            self._dates = bool(pd.to_numeric(values[:1], errors="coerce").isna().iloc[0])  # the first time decides
+        if not self._dates:
+            return pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
+        dates = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+        keys = dates.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
+        keys[dates.isna().to_numpy()] = np.nan
+        return keys
 
     def _header(self, lines: list[str], first: int) -> tuple[list[str], int]:
         for i, line in enumerate(lines):
@@ -215,6 +275,9 @@ class LineReader:
                 bad.append((number, f"it is not JSON ({exc})"))
                 continue
             if isinstance(item, list):
+                if self.time_col:
+                    bad.append((number, f"an array carries no time; send an object with the key {self.time_col!r}"))
+                    continue
                 if len(item) != self.n_features:
                     bad.append((number, f"it holds {len(item)} values, the model takes {self.n_features}"))
                     continue
