@@ -161,7 +161,7 @@ def test_the_alarm_rate_says_when_retraining_is_due(files):
     _, frame, det = files
     det = reconad.load(files[0] / "m.reconad").set_threshold(AlarmBudget(alarms=2, per=10_000))
     assert alarm_rate(det, events=3, steps=10_000) == {"events": 3, "rows": 10_000, "per": 10_000, "rate": 3.0,
-                                                       "budget": 2.0, "due": False}
+                                                       "budget": 2.0, "flagged_share": None, "due": False}
     assert alarm_rate(det, events=5, steps=10_000)["due"] is True  # over twice the budget
     assert alarm_rate(det, events=1, steps=1_000, per=1_000)["rate"] == 1.0
     watcher = AlarmWatcher(det, rate_period=1_000)
@@ -170,6 +170,8 @@ def test_the_alarm_rate_says_when_retraining_is_due(files):
     watcher.finish()
     ends = [e for _, e in regions(det.predict(x)) if e > 2000]  # the events that ended in the last 1,000 rows
     assert watcher.rate()["events"] == len(ends) and watcher.rate()["rows"] == 1_000
+    flags = det.predict(x)
+    assert watcher.rate()["flagged_share"] == flags[2000:].sum() / 1_000  # the last whole blocks of 1,000 rows
 
 
 def test_watch_refuses_conflicting_sources_and_missing_columns(files, monkeypatch, capsys):

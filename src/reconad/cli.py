@@ -78,6 +78,12 @@ def _add_fit(commands) -> argparse.ArgumentParser:
                        "mean: 'auto' (those that drift in the training data; the default), 'none', or "
                        "comma-separated column names")
     model.add_argument("--threshold", choices=THRESHOLD_NAMES, default=None, help="label-free threshold method")
+    warm = parser.add_argument_group("warm start (a series model kept current on new normal data)")
+    warm.add_argument("--warm-start", default=None, metavar="OLD", help="continue training the saved model OLD on "
+                      "DATA for --epochs (default 5) instead of starting over; the calibration and the alarm level "
+                      "are fitted again on DATA's held-out tail, and the model file records the version")
+    warm.add_argument("--warm-scaler", choices=("refit", "keep"), default="refit", help="the scaling statistics: "
+                      "fitted again on DATA (default; a level shift then looks like the old normal) or kept")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_handler("fit"))
     return parser

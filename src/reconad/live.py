@@ -25,6 +25,8 @@ from reconad.thresholds import AlarmBudget, alarm_events
 from reconad.validation import check_int
 
 DUE_FACTOR = 2.0  # a realised rate within about twice the budget is the spread of a well-fitted level
+MIN_DUE_SHARE = 0.01  # a flagged share below 1% of the rows never makes retraining due by itself
+BLOCK = 1_000  # rows per count of flagged rows kept for the rate period
 
 
 @dataclass
@@ -42,33 +44,41 @@ class Update:
     events: list[dict] = field(default_factory=list)
 
 
-def _budget_rate(det) -> float | None:
-    """The false alarm events per step the detector's threshold was fitted for (None when it cannot say)."""
-    threshold = det.threshold_
+def _budget(det) -> tuple[float | None, float | None]:
+    """The false alarm events per step the threshold was fitted for, and the share of steps it flags, on the
+    calibration scores (None when the detector cannot say)."""
+    threshold, scores = det.threshold_, getattr(det, "calibration_scores_", None)
+    share = None if scores is None or len(scores) == 0 else float(np.mean(scores > float(threshold)))
     if isinstance(threshold, AlarmBudget):
-        return threshold.alarms / threshold.per
-    scores = getattr(det, "calibration_scores_", None)
-    if scores is None or len(scores) == 0:
-        return None
-    return max(alarm_events(scores, float(threshold)), 1) / len(scores)  # one event at least: a rate, never zero
+        return threshold.alarms / threshold.per, share
+    if share is None:
+        return None, None
+    return max(alarm_events(scores, float(threshold)), 1) / len(scores), share  # one event at least: never zero
 
 
-def alarm_rate(det, events: int, steps: int, per: float = 10_000) -> dict:
+def alarm_rate(det, events: int, steps: int, per: float = 10_000, flagged: int | None = None) -> dict:
     """The realised alarm rate over a recent period against the detector's budget, and whether retraining is due.
 
-    ``events`` alarm events were raised over the last ``steps`` rows. The budget is the threshold's own (an
+    ``events`` alarm events were raised over the last ``steps`` rows (an event still open counts), ``flagged`` of
+    those rows were flagged (optional). The budget is the threshold's own (an
     :class:`~reconad.thresholds.AlarmBudget`), else the rate its level raises on the calibration scores (normal data
-    held out at fit time). Retraining is ``due`` when the realised rate exceeds twice the budget: the normal
-    behaviour moved, and the model calls it anomalous (``det.partial_fit`` on a recent normal stretch). Rates are
-    per ``per`` rows.
+    held out at fit time). Retraining is ``due`` when the events come at over twice the budget, or when the flagged
+    share of rows exceeds twice the calibration's and at least ``MIN_DUE_SHARE``: normal behaviour that moved is
+    either many false alarms or one that never ends (a level shift flags every row). Then retrain on a recent
+    normal stretch (``det.partial_fit``). Rates are per ``per`` rows.
     """
     if steps <= 0:
         raise InputError(f"the alarm rate needs a period of at least one row, got {steps}")
-    budget = _budget_rate(det)
-    rate = events / steps
-    return {"events": int(events), "rows": int(steps), "per": per, "rate": events * per / steps,
-            "budget": None if budget is None else budget * per,
-            "due": None if budget is None else bool(rate > DUE_FACTOR * budget)}
+    budget, share = _budget(det)
+    report = {"events": int(events), "rows": int(steps), "per": per, "rate": events * per / steps,
+              "budget": None if budget is None else budget * per, "flagged_share": None, "due": None}
+    if flagged is not None:
+        report["flagged_share"] = flagged / steps
+    if budget is not None:
+        report["due"] = bool(events / steps > DUE_FACTOR * budget)
+        if flagged is not None and share is not None:
+            report["due"] |= bool(flagged / steps > max(DUE_FACTOR * share, MIN_DUE_SHARE))
+    return report
 
 
 class AlarmWatcher:
@@ -96,6 +106,7 @@ class AlarmWatcher:
         self._timed: bool | None = None
         self._open: dict | None = None  # the event still running: its fields and running sums
         self._ends: deque = deque()  # end rows of the events within the rate period
+        self._flags: deque = deque()  # [block, flagged rows] per BLOCK rows within the rate period
 
     @property
     def n_seen(self) -> int:
@@ -127,9 +138,11 @@ class AlarmWatcher:
         return self._close(first, scores, self.stream.contributions, end=True)
 
     def rate(self, per: float = 10_000) -> dict:
-        """:func:`alarm_rate` over the last ``rate_period`` scored rows (fewer at the start)."""
+        """:func:`alarm_rate` over about the last ``rate_period`` scored rows (fewer at the start; counted in blocks
+        of 1,000 rows), the event still open included."""
         steps = min(self.stream.n_scored, self.rate_period)
-        return alarm_rate(self.det, len(self._ends), max(steps, 1), per)
+        flagged = sum(count for _, count in self._flags)
+        return alarm_rate(self.det, len(self._ends) + (self._open is not None), max(steps, 1), per, flagged)
 
     # ---- internals ----------------------------------------------------------------------------------------------
 
@@ -152,6 +165,7 @@ class AlarmWatcher:
                 event["sums"] += contributions[start:stop].sum(axis=0)
             if stop < m or end:
                 events.append(self._confirm())
+        self._count_flags(first, labels)
         self._forget_old_ends()
         return Update(first, scores, labels, times, events)
 
@@ -174,7 +188,17 @@ class AlarmWatcher:
         self._ends.append(out["end"])
         return out
 
+    def _count_flags(self, first: int, labels: np.ndarray) -> None:
+        blocks = (first + np.flatnonzero(labels)) // BLOCK
+        for block, count in zip(*np.unique(blocks, return_counts=True)):
+            if self._flags and self._flags[-1][0] == block:
+                self._flags[-1][1] += int(count)
+            else:
+                self._flags.append([int(block), int(count)])
+
     def _forget_old_ends(self) -> None:
         horizon = self.stream.n_scored - self.rate_period
         while self._ends and self._ends[0] <= horizon:
             self._ends.popleft()
+        while self._flags and (self._flags[0][0] + 1) * BLOCK <= horizon:
+            self._flags.popleft()

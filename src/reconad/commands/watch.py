@@ -180,7 +180,7 @@ def summary(watcher, reader, sig, args) -> int:
         budget = "unknown" if rate["budget"] is None else f"{rate['budget']:.3g}"
         verdict = {True: "retraining is due", False: "within budget", None: "no budget to compare"}[rate["due"]]
         parts.append(f"alarm rate over the last {rate['rows']:,} rows {rate['rate']:.3g} per {rate['per']:,} "
-                     f"(budget {budget}): {verdict}")
+                     f"(budget {budget}), {rate['flagged_share']:.1%} of them flagged: {verdict}")
     print("reconad watch: " + "; ".join(parts), file=sys.stderr)
     if sig is not None:
         return EXITS[sig]

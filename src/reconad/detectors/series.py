@@ -20,14 +20,14 @@ from reconad.models.centred import LevelFree
 from reconad.persistence import MAX_FEATURES, MAX_LAYERS, MAX_SIZE, check_count, check_model_kwargs, check_statistic
 from reconad.scoring import SeriesScorer
 from reconad.thresholds import MeanStd, threshold_from_dict
-from reconad.training import TrainConfig, resolve_device, resolve_seed
+from reconad.training import MIN_TRAIN_WINDOWS, TrainConfig, resolve_device, resolve_seed
 from reconad.validation import as_labels, as_series, check_int
+from reconad.warm import version_record
 
 log = logging.getLogger("reconad")
 
 SCALERS = ("standard", None)
 MIN_WINDOW = 16  # the smallest window a short training series may shrink the window to
-MIN_TRAIN_WINDOWS = 200  # a short training part is cut with a finer stride until it gives this many windows
 
 
 class SeriesDetector(BaseDetector):
@@ -245,6 +245,21 @@ class SeriesDetector(BaseDetector):
                       "seed_": seed, "device_": device, "history_": history, "best_epoch_": best_epoch,
                       "threshold_": self._fitted_threshold(calibration_scores), "threshold_source_": source,
                       "calibration_scores_": calibration_scores})
+        self.versions_ = [version_record("fit", data, self.epochs)]  # partial_fit appends (reconad.warm)
+        return self
+
+    def partial_fit(self, X, y=None, *, epochs: int = 5, scaler: str = "refit") -> SeriesDetector:
+        """Continue training on new normal data ``X`` for ``epochs`` epochs, then refit calibration and threshold.
+
+        Why: normal behaviour moves (a new set-point, maintenance) and a full refit starts over; this keeps what
+        the model learned at a fraction of the cost. ``scaler="refit"`` fits the scaling on the new data (a level
+        shift then looks like the old normal to the model), ``"keep"`` keeps it. Feature names stay; ``versions_``
+        gains a record. A failure leaves the detector as it was. See :mod:`reconad.warm`.
+        """
+        from reconad.warm import partial_fit_state
+
+        self._check_fitted()
+        self._commit(partial_fit_state(self, X, epochs, scaler))
         return self
 
     @property
