@@ -115,6 +115,8 @@ def test_fit_warm_start_on_the_command_line(fitted, tmp_path, capsys):
     assert main(["fit", str(tmp_path / "recent.csv"), "--warm-start", str(old), "--out", str(new), "--window",
                  "8"]) == 2
     assert "--window cannot change a warm-started model" in capsys.readouterr().err
+    assert main(["fit", str(tmp_path / "recent.csv"), "--warm-scaler", "keep", "--out", str(new)]) == 2
+    assert "--warm-scaler goes with --warm-start" in capsys.readouterr().err
 
 
 def test_the_alarm_rate_calls_for_retraining_on_many_events_or_on_an_alarm_that_never_ends(fitted):

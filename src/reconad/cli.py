@@ -82,8 +82,9 @@ def _add_fit(commands) -> argparse.ArgumentParser:
     warm.add_argument("--warm-start", default=None, metavar="OLD", help="continue training the saved model OLD on "
                       "DATA for --epochs (default 5) instead of starting over; the calibration and the alarm level "
                       "are fitted again on DATA's held-out tail, and the model file records the version")
-    warm.add_argument("--warm-scaler", choices=("refit", "keep"), default="refit", help="the scaling statistics: "
-                      "fitted again on DATA (default; a level shift then looks like the old normal) or kept")
+    warm.add_argument("--warm-scaler", choices=("refit", "keep"), default=None, help="the scaling statistics: "
+                      "fitted again on DATA (refit, the default; a level shift then looks like the old normal) or "
+                      "kept")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_handler("fit"))
     return parser

@@ -99,12 +99,13 @@ def warm_start(args: argparse.Namespace, out, data, images: bool) -> int:
     table = read_series(args, columns(args.columns) or det.feature_names_in_, args.label_col)
     before = float(det.threshold_)
     started = time.perf_counter()
-    det.partial_fit(table.features, epochs=args.epochs or 5, scaler=args.warm_scaler)
+    scaler = args.warm_scaler or "refit"
+    det.partial_fit(table.features, epochs=args.epochs or 5, scaler=scaler)
     det.versions_[-1]["source"] = data.name
     det.save(out)
     record = det.versions_[-1]
     print(f"continued {old} for {record['epochs']} epochs on {record['rows']:,} new rows in "
-          f"{time.perf_counter() - started:.1f} s (scaler: {args.warm_scaler})")
+          f"{time.perf_counter() - started:.1f} s (scaler: {scaler})")
     print(f"label-free threshold {before:.4g} -> {float(det.threshold_):.4g} from the {det.threshold_source_}")
     print(f"version {len(det.versions_)} of this model ({', '.join(v['kind'] for v in det.versions_)})")
     print(f"wrote {out}")
@@ -120,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
     images = is_image_data(data)
     if args.warm_start is not None:
         return warm_start(args, out, data, images)
+    if args.warm_scaler is not None:
+        raise InputError("--warm-scaler goes with --warm-start OLD (the model to continue)")
     check_kind_options(args, images, table_only=TABLE_ONLY, image_only=IMAGE_ONLY)
     params = detector_params(args, images)
     x, what = read_training_images(args, data) if images else read_training_table(args)
