@@ -113,3 +113,21 @@ def test_bad_streams_are_input_errors(scorers):
         StreamScorer(scorers["dense"]).update(np.full((3, 3), np.nan))
     with pytest.raises(Exception, match="not fitted|fit"):
         reconad.SeriesDetector().stream()
+
+
+@pytest.mark.parametrize("name", ["dense", "dense-strided", "gru-strided", "max-fold"])
+def test_exact_streams_give_the_batch_scores_and_explanations_bit_for_bit(scorers, name):
+    x = np.random.default_rng(3).normal(size=(2 * 1024 + 500, 3)).astype(np.float32)  # > two batches of windows
+    assert scorers[name].batch_size() == 1024
+    whole, explained = scorers[name].score(x), scorers[name].feature_errors(x)
+    for sizes in ([1], [5, 1000, 3, 77]):
+        scorer, scores, contributions, begin, k = StreamScorer(scorers[name], exact=True, explain=True), [], [], 0, 0
+        while begin < len(x):
+            scores.append(scorer.update(x[begin : begin + sizes[k % len(sizes)]]))
+            contributions.append(scorer.contributions)
+            begin, k = begin + sizes[k % len(sizes)], k + 1
+            assert len(scorer._rows) <= 1024 * scorer.stride + WINDOW  # at most a block of windows waits
+        scores.append(scorer.finish())
+        contributions.append(scorer.contributions)
+        assert np.array_equal(np.concatenate(scores), whole)
+        assert np.array_equal(np.concatenate(contributions), explained)

@@ -62,3 +62,25 @@ def test_folding_the_windows_of_a_series_gives_back_the_series(length, window, s
         folder.add(gather_windows(x, part, window), part)
     np.testing.assert_allclose(folder.result(), x, atol=1e-12)
     np.testing.assert_allclose(fold_windows(gather_windows(x, starts, window), starts, length, "max"), x)
+
+
+@pytest.mark.parametrize("stride", [1, 3])
+@pytest.mark.parametrize("trailing", [(), (4,)])
+def test_regular_windows_fold_to_the_bits_of_a_scatter_add(stride, trailing):
+    # windows every `stride` steps take the strided-slice path; the reference adds each window's values in window
+    # order into float64 sums that start at zero (np.bincount's order), batch by batch as the scorer feeds them
+    rng = np.random.default_rng(0)
+    window, starts = 16, np.arange(0, 300, stride)
+    length = int(starts[-1]) + window
+    values = (rng.normal(size=(len(starts), window, *trailing)) * 10 ** rng.uniform(-3, 3, size=(len(starts), 1,
+                                                                                   *[1] * len(trailing))))
+    values = values.astype(np.float32)
+    folder, expected = WindowFolder(length, window, "mean", trailing=trailing), np.zeros((length, *trailing))
+    for begin in range(0, len(starts), 40):
+        part = np.zeros((length, *trailing))
+        for i in range(begin, min(begin + 40, len(starts))):
+            for w in range(window):
+                part[starts[i] + w] += np.float64(values[i, w])
+        expected += part
+        folder.add(values[begin : begin + 40], starts[begin : begin + 40])
+    assert np.array_equal(folder.partial()[0], expected)

@@ -35,3 +35,14 @@ def out_of_fold_scores(detector, X) -> np.ndarray:
         fold = clone(detector).set_params(calibration_split=0, window=window, verbose=False)
         scores.append(fold.fit(fit_on).anomaly_score(score_on))  # (len(score_on),)
     return np.concatenate(scores)
+
+
+def calibrated_state(detector, X, out_of_fold: bool) -> dict:
+    """The fitted attributes of ``detector.calibrate(X, out_of_fold=...)``: the pooled calibration scores (the kept
+    ones, then those of ``X``), the threshold refitted on them, and the source saying so."""
+    scores = out_of_fold_scores(detector, X) if out_of_fold else detector.anomaly_score(X)
+    kept = [] if detector.calibration_scores_ is None else [detector.calibration_scores_]
+    pooled = np.concatenate([*kept, scores])
+    what = "out-of-fold scores of" if out_of_fold else "scores of held-out normal data,"
+    return {"threshold_": detector.new_threshold().fit(pooled), "calibration_scores_": pooled,
+            "threshold_source_": f"{detector.threshold_source_} and {what} {len(scores)} steps"}

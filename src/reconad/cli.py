@@ -1,5 +1,5 @@
 """The ``reconad`` command: argument parsing only. ``fit``, ``score``, ``evaluate`` on your own files, ``demo`` on
-embedded data, ``experiment`` and ``bench`` for tables, ``serve`` for a scoring service.
+embedded data, ``experiment`` and ``bench`` for tables, ``serve`` for a scoring service, ``watch`` for live rows.
 
 Exit codes: 0 success, 1 failure, 2 bad input (one line on stderr, no traceback), 130 interrupted (Ctrl-C).
 Each subcommand is one ``_add_<name>(commands)`` function that registers its options; its handler lives in
@@ -82,6 +82,13 @@ def _add_fit(commands) -> argparse.ArgumentParser:
                        "the threshold is fitted on: the held-out tail (default), or also out-of-fold scores of the "
                        "whole training log (two extra half-size fits, about three times the fit time in all; an "
                        "alarm level that does not hang on one stretch)")
+    warm = parser.add_argument_group("warm start (a series model kept current on new normal data)")
+    warm.add_argument("--warm-start", default=None, metavar="OLD", help="continue training the saved model OLD on "
+                      "DATA for --epochs (default 5) instead of starting over; the calibration and the alarm level "
+                      "are fitted again on DATA's held-out tail, and the model file records the version")
+    warm.add_argument("--warm-scaler", choices=("refit", "keep"), default=None, help="the scaling statistics: "
+                      "fitted again on DATA (refit, the default; a level shift then looks like the old normal) or "
+                      "kept")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=_handler("fit"))
     return parser
@@ -171,6 +178,45 @@ def _add_serve(commands) -> argparse.ArgumentParser:
     return parser
 
 
+def _add_watch(commands) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "watch", help="score live rows (stdin, a growing file, MQTT); one JSON line per alarm event",
+        description="Score rows as they arrive with a saved series model and write one JSON line per confirmed "
+                    "alarm event (a run of flagged rows, once it has ended: start, end, max_score, times, top "
+                    "features). Input: CSV with a header line, or JSON lines, on standard input (default), a file "
+                    "followed as it grows (--follow), or an MQTT topic (--mqtt). The events equal `reconad score "
+                    "--regions` on the same rows. EOF ends the stream (exit 0), Ctrl-C too (exit 130).")
+    parser.add_argument("model", help="model file written by `reconad fit` (a series model)")
+    parser.add_argument("--follow", default=None, metavar="FILE", help="read FILE from its start and keep reading "
+                        "what is appended to it, as tail -f (until Ctrl-C)")
+    parser.add_argument("--format", choices=("auto", "csv", "jsonl"), default="auto", help="input rows: CSV lines "
+                        "after a header line, or JSON lines (objects by column name, or arrays); default: by the "
+                        "first line")
+    parser.add_argument("--time-col", default=None, help="the column (or JSON key) holding each row's time, copied "
+                        "to the events as start_time / end_time; a row whose time is not after the previous one's "
+                        "(a repeated MQTT delivery) is skipped")
+    parser.add_argument("--sep", default=None, help="CSV field separator (default: from the header line)")
+    parser.add_argument("--on-bad-line", choices=("skip", "stop"), default="skip", help="a malformed line: report "
+                        "it on stderr and skip it (default; counted at the end), or stop there (exit 2)")
+    parser.add_argument("--scores", action="store_true", help="also write one line per row's score "
+                        '({"type": "score", "row", "score", "label"[, "time"]})')
+    parser.add_argument("--low-latency", action="store_true", help="score each window as soon as it is complete "
+                        "(scores lag by a window, not up to 1,024 rows more; equal to `reconad score` to float32 "
+                        "rounding instead of bit for bit)")
+    parser.add_argument("--rate-period", type=int, default=100_000, help="rows over which the alarm rate is "
+                        "compared with the budget at the end (default: 100,000)")
+    add_alarm_options(parser)
+    mqtt = parser.add_argument_group("MQTT (extra [mqtt]: paho-mqtt; QoS 1, persistent session, reconnects)")
+    mqtt.add_argument("--mqtt", default=None, metavar="HOST:PORT", help="read rows from an MQTT broker (each "
+                      "message one or more CSV / JSON lines; CSV needs its header line as the first message)")
+    mqtt.add_argument("--topic", default=None, help="topic the rows arrive on (e.g. sensors/pump1)")
+    mqtt.add_argument("--alarms-topic", default=None, help="topic to publish each alarm event's JSON to")
+    mqtt.add_argument("--client-id", default=None, help="the session's client id: the broker keeps the "
+                      "subscription and queues QoS 1 rows while the client is away (default: reconad-watch-TOPIC)")
+    parser.set_defaults(func=_handler("watch"))
+    return parser
+
+
 def _add_experiment(commands) -> None:
     """``reconad experiment``: registered by ``reconad.commands.experiment.add_cli`` (handler ``run_cli``)."""
     from reconad.commands.experiment import add_cli
@@ -210,6 +256,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     _add_experiment(commands)
     _add_bench(commands)
     _add_serve(commands)
+    _add_watch(commands)
     return parser, commands.choices
 
 

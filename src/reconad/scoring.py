@@ -26,14 +26,15 @@ def moving_average(raw: np.ndarray, raw_start: int, start: int, stop: int, lengt
 
     ``raw`` holds the series' steps ``[raw_start, raw_start + len(raw))``. The edges repeat their end values (as
     ``scipy.ndimage.uniform_filter1d(mode="nearest")``, to rounding), and every output is summed term by term in the
-    same order, so scoring a slice with its neighbours gives the same bits as scoring the whole series.
+    same order, so scoring a slice with its neighbours gives the same bits as scoring the whole series. ``raw`` may
+    be ``(n, D)``: each column is smoothed alone, with the bits it would get on its own.
     """
     if size <= 1:
         return raw[start - raw_start : stop - raw_start].astype(np.float64)
-    out = np.empty(stop - start, dtype=np.float64)
+    out = np.empty((stop - start, *raw.shape[1:]), dtype=np.float64)
     for begin in range(start, stop, SMOOTH_BLOCK):
         steps = np.arange(begin, min(begin + SMOOTH_BLOCK, stop))
-        total = np.zeros(len(steps), dtype=np.float64)
+        total = np.zeros((len(steps), *raw.shape[1:]), dtype=np.float64)
         for shift in range(-(size // 2), size - size // 2):
             total += raw[np.clip(steps + shift, 0, length - 1) - raw_start]
         out[begin - start : begin - start + len(steps)] = total / size
@@ -213,8 +214,7 @@ class SeriesScorer:
         for part, windows, x_hat in self.reconstructions(x, self.starts(length)):
             folder.add(self.check_errors((x_hat - windows) ** 2, windows).cpu().numpy(), part)  # (B, W, D)
         per_feature = folder.result()  # (T, D)
-        return np.stack([self.finish(per_feature[:, j], 0, 0, length, length) for j in range(self.n_features)],
-                        axis=1)
+        return self.finish(per_feature, 0, 0, length, length)  # each column smoothed alone
 
     # ---- scoring a range of a long series (Dask partitions) --------------------------------------------------------
 

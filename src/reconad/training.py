@@ -27,6 +27,7 @@ from reconad.errors import InputError
 log = logging.getLogger("reconad")
 
 CHECKPOINTS = ("last", "best")
+MIN_TRAIN_WINDOWS = 200  # a short training part is cut with a finer stride until it gives this many windows
 
 
 def progress(iterable: Iterable, enabled: bool, **kwargs) -> Iterable:

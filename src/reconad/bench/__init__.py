@@ -17,6 +17,8 @@ skab               SKAB: the same, pooled as SKAB's leaderboard               5 
 speed              training speed-up, bounded memory, streaming               15 minutes
 serve-load         ``reconad serve`` under 32 concurrent clients              1 minute
 alarms             false alarms and their stability (issue 34), NAB + SKAB    20 minutes
+watch              ``reconad watch`` throughput against batch scoring         3 minutes
+warm-start         ``partial_fit`` after a level shift vs a full refit        5 minutes
 =================  =========================================================  =====================
 """
 
@@ -67,6 +69,12 @@ SUITES: dict[str, Suite] = {
     "alarms": Suite("alarms", "run", "markdown", "alarms",
                     "false alarms per 10k rows and their stability over training stretches (NAB, SKAB), "
                     "defaults vs IsolationForest and PCA", 20, ("epochs", "root", "series", "names", "thresholds")),
+    "watch": Suite("watch", "run", "markdown", "watch",
+                   "reconad watch's throughput against batch scoring of the same rows, in one run", 2,
+                   ("repeats", "steps")),
+    "warm-start": Suite("warm_start", "run", "markdown", "warm_start",
+                        "false alarms after a level shift, before and after partial_fit, and its cost against a full "
+                        "refit", 5, ("repeats", "epochs")),
 }
 
 
@@ -124,8 +132,8 @@ _CLI_OPTIONS = {  # CLI flag -> (run option, argparse keywords)
     "--digits": ("digits", {"type": int, "nargs": "+", "help": "mnist-oneclass: only these digits"}),
     "--workers": ("workers", {"type": int, "help": "mnist-oneclass: worker processes (default 2)"}),
     "--device": ("device", {"help": "mnist-oneclass, speed: torch device (default cpu)"}),
-    "--repeats": ("repeats", {"type": int, "help": "speed: repeats per measurement (default 3)"}),
-    "--steps": ("steps", {"type": int, "help": "speed: steps scored; serve-load: steps per request"}),
+    "--repeats": ("repeats", {"type": int, "help": "speed, watch, warm-start: repeats per measurement (default 3)"}),
+    "--steps": ("steps", {"type": int, "help": "speed, watch: steps scored; serve-load: steps per request"}),
     "--requests": ("requests", {"type": int, "help": "serve-load: stop after this many requests (default 2000)"}),
     "--clients": ("clients", {"type": int, "help": "serve-load: concurrent clients (default 32)"}),
     "--seconds": ("seconds", {"type": float, "help": "serve-load: or after this many seconds (default 60)"}),

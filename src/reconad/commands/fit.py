@@ -1,4 +1,5 @@
-"""``reconad fit DATA --out MODEL``: train a detector on normal data (a table, an IDX file or a PNG folder)."""
+"""``reconad fit DATA --out MODEL``: train a detector on normal data (a table, an IDX file or a PNG folder);
+``--warm-start OLD`` continues a saved series detector on new normal data instead (``det.partial_fit``)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,17 @@ import argparse
 import logging
 import time
 
-from reconad.commands.files import check_input, check_output, classes, columns, read_series_rows
-from reconad.commands.options import check_kind_options, detector_params
+from reconad.commands.files import (
+    check_input,
+    check_output,
+    classes,
+    columns,
+    is_image_detector,
+    load_detector,
+    read_series,
+    read_series_rows,
+)
+from reconad.commands.options import PARAMS, check_kind_options, detector_params, option
 from reconad.errors import InputError
 
 EXIT_OK = 0
@@ -74,6 +84,36 @@ def train(det, x) -> bool:
             torch.distributed.destroy_process_group()
 
 
+def warm_start(args: argparse.Namespace, out, data, images: bool) -> int:
+    """``fit --warm-start OLD DATA``: continue the saved series detector on the new normal rows, then save."""
+    kept = [option(name) for name in (*PARAMS, "model", "preset", "scaler", "drift", "threshold", "calibration")
+            if name != "epochs" and getattr(args, name, None) is not None]
+    if kept:
+        raise InputError(f"{', '.join(kept)} cannot change a warm-started model (it keeps its model, window, "
+                         "scaling and threshold rule); only --epochs (default 5) and --warm-scaler apply. Fit a new "
+                         "model without --warm-start to change them")
+    old = check_input(args.warm_start, "--warm-start model file")
+    if images:
+        raise InputError(f"--warm-start continues a series model on a table; {data} holds images")
+    det = load_detector(str(old), args.quiet)
+    if is_image_detector(det):
+        raise InputError(f"{old} holds an image model; --warm-start continues series models")
+    table = read_series(args, columns(args.columns) or det.feature_names_in_, args.label_col)
+    before = float(det.threshold_)
+    started = time.perf_counter()
+    scaler = args.warm_scaler or "refit"
+    det.partial_fit(table.features, epochs=args.epochs or 5, scaler=scaler)
+    det.versions_[-1]["source"] = data.name
+    det.save(out)
+    record = det.versions_[-1]
+    print(f"continued {old} for {record['epochs']} epochs on {record['rows']:,} new rows in "
+          f"{time.perf_counter() - started:.1f} s (scaler: {scaler})")
+    print(f"label-free threshold {before:.4g} -> {float(det.threshold_):.4g} from the {det.threshold_source_}")
+    print(f"version {len(det.versions_)} of this model ({', '.join(v['kind'] for v in det.versions_)})")
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     """The ``fit`` handler: check the inputs and options, read the data, then build, train and save."""
     from reconad.data.images import is_image_data
@@ -81,6 +121,10 @@ def run(args: argparse.Namespace) -> int:
     out = check_output(args.out, what="model file")
     data = check_input(args.data)
     images = is_image_data(data)
+    if args.warm_start is not None:
+        return warm_start(args, out, data, images)
+    if args.warm_scaler is not None:
+        raise InputError("--warm-scaler goes with --warm-start OLD (the model to continue)")
     check_kind_options(args, images, table_only=TABLE_ONLY, image_only=IMAGE_ONLY)
     params = detector_params(args, images)
     x, what, *rows = read_training_images(args, data) if images else read_training_table(args)
@@ -94,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK  # another rank writes the model and reports
     if args.calibration == "folds":  # out-of-fold scores of the whole log join the held-out tail
         det.calibrate(x, out_of_fold=True)
+    if getattr(det, "versions_", None):
+        det.versions_[-1]["source"] = data.name  # which data made this version
     seconds = time.perf_counter() - started
     fingerprint = None
     if data.is_file():

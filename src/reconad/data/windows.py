@@ -71,14 +71,31 @@ class WindowFolder:
             np.maximum.at(self._acc, index, flat)
             np.add.at(self._count, index, 1)
             return
-        # bincount over the span these windows touch only: O(batch), not O(length), per call
+        # sums over the span these windows touch only: O(batch), not O(length), per call
         lo, hi = int(starts.min()), int(starts.max()) + self.window
         local = index - lo
-        columns = flat.reshape(len(index), -1)
-        acc = self._acc.reshape(self.length, -1)
-        for j in range(columns.shape[1]):
-            acc[lo:hi, j] += np.bincount(local, weights=columns[:, j], minlength=hi - lo)
+        step = int(starts[1] - starts[0]) if len(starts) > 1 else 1
+        if step > 0 and (len(starts) < 3 or bool((np.diff(starts) == step).all())):
+            self._acc[lo:hi] += self._regular_sums(values, hi - lo, step)
+        else:
+            columns = flat.reshape(len(index), -1)
+            acc = self._acc.reshape(self.length, -1)
+            for j in range(columns.shape[1]):
+                acc[lo:hi, j] += np.bincount(local, weights=columns[:, j], minlength=hi - lo)
         self._count[lo:hi] += np.bincount(local, minlength=hi - lo)
+
+    def _regular_sums(self, values: np.ndarray, span: int, step: int) -> np.ndarray:
+        """The per-step sums of windows every ``step`` steps, as ``np.bincount`` adds them, in strided slices.
+
+        Each step receives its windows' values in the order bincount visits them (earliest window first), each
+        added to a float64 sum that starts at 0, so the bits are bincount's; slices instead of a scatter make it
+        several times faster, which is what lets a live stream keep up with its per-feature contributions.
+        """
+        sums = np.zeros((span, *values.shape[2:]), dtype=np.float64)
+        last = step * (len(values) - 1) + 1
+        for w in range(self.window - 1, -1, -1):  # a step's earliest window has the largest offset into it
+            sums[w : w + last : step] += values[:, w]
+        return sums
 
     def partial(self) -> tuple[np.ndarray, np.ndarray]:
         """The running sums (or maxima) ``(length, ...)`` and window counts ``(length,)``, steps without a window

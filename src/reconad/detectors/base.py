@@ -23,6 +23,7 @@ from reconad.models import get_entry
 from reconad.persistence import check_weights, migrate, write_model_file
 from reconad.thresholds import Fixed, Threshold, make_threshold, threshold_from_dict
 from reconad.training import TrainConfig, resolve_device, seeded, train_autoencoder
+from reconad.warm import check_versions
 
 
 class BaseDetector(BaseEstimator):
@@ -148,6 +149,7 @@ class BaseDetector(BaseEstimator):
             "params": self.params_document(),
             "state": self._state_document(),
             "training_data": self.training_data_,
+            "versions": getattr(self, "versions_", []),  # fit / partial_fit records (reconad.warm)
         }
         tensors = {f"model.{k}": v for k, v in self.model_.state_dict().items()}
         if self.calibration_scores_ is not None:
@@ -198,6 +200,7 @@ class BaseDetector(BaseEstimator):
             fitted["calibration_scores_"] = _calibration_scores(tensors.get("calibration.scores"))
             data = document.get("training_data")  # files written before it was kept hold none
             fitted["training_data_"] = None if data is None else check_training_data(data)
+            fitted["versions_"] = check_versions(document.get("versions"))  # files before it: none
             fitted["device_"] = resolve_device(new.device)
         except KeyError as exc:
             raise ModelFileError(f"{invalid}: field {exc} is missing from its state") from exc

@@ -20,14 +20,14 @@ from reconad.models.centred import LevelFree
 from reconad.persistence import MAX_FEATURES, MAX_LAYERS, MAX_SIZE, check_count, check_model_kwargs, check_statistic
 from reconad.scoring import SeriesScorer
 from reconad.thresholds import MeanStd, threshold_from_dict
-from reconad.training import TrainConfig, resolve_device, resolve_seed
+from reconad.training import MIN_TRAIN_WINDOWS, TrainConfig, resolve_device, resolve_seed
 from reconad.validation import as_labels, as_series, check_int
+from reconad.warm import version_record
 
 log = logging.getLogger("reconad")
 
 SCALERS = ("standard", None)
 MIN_WINDOW = 16  # the smallest window a short training series may shrink the window to
-MIN_TRAIN_WINDOWS = 200  # a short training part is cut with a finer stride until it gives this many windows
 
 
 class SeriesDetector(BaseDetector):
@@ -245,6 +245,7 @@ class SeriesDetector(BaseDetector):
                       "seed_": seed, "device_": device, "history_": history, "best_epoch_": best_epoch,
                       "threshold_": self._fitted_threshold(calibration_scores), "threshold_source_": source,
                       "calibration_scores_": calibration_scores, "training_data_": None})
+        self.versions_ = [version_record("fit", data, self.epochs)]  # partial_fit appends (reconad.warm)
         return self
 
     def calibrate(self, X, *, out_of_fold: bool = False) -> SeriesDetector:
@@ -256,15 +257,24 @@ class SeriesDetector(BaseDetector):
         (:func:`reconad.calibration.out_of_fold_scores`; two extra fits), so that the level reflects the whole log.
         The kept calibration scores grow (``set_threshold`` uses them too); a call that fails changes nothing.
         """
-        from reconad.calibration import out_of_fold_scores
+        from reconad.calibration import calibrated_state
 
         self._check_fitted()
-        scores = out_of_fold_scores(self, X) if out_of_fold else self.anomaly_score(X)
-        kept = [] if self.calibration_scores_ is None else [self.calibration_scores_]
-        pooled = np.concatenate([*kept, scores])
-        what = "out-of-fold scores of" if out_of_fold else "scores of held-out normal data,"
-        self._commit({"threshold_": self._fitted_threshold(pooled), "calibration_scores_": pooled,
-                      "threshold_source_": f"{self.threshold_source_} and {what} {len(scores)} steps"})
+        self._commit(calibrated_state(self, X, out_of_fold))
+        return self
+
+    def partial_fit(self, X, y=None, *, epochs: int = 5, scaler: str = "refit") -> SeriesDetector:
+        """Continue training on new normal data ``X`` for ``epochs`` epochs, then refit calibration and threshold.
+
+        Why: normal behaviour moves (a new set-point, maintenance) and a full refit starts over; this keeps what
+        the model learned at a fraction of the cost. ``scaler="refit"`` fits the scaling on the new data (a level
+        shift then looks like the old normal to the model), ``"keep"`` keeps it. Feature names stay; ``versions_``
+        gains a record. A failure leaves the detector as it was. See :mod:`reconad.warm`.
+        """
+        from reconad.warm import partial_fit_state
+
+        self._check_fitted()
+        self._commit(partial_fit_state(self, X, epochs, scaler))
         return self
 
     @property
@@ -312,16 +322,17 @@ class SeriesDetector(BaseDetector):
         names = self._feature_labels(np.ones(self.n_features_in_, bool))
         return region_shares(contributions, regions, names, top)
 
-    def stream(self):
+    def stream(self, *, exact: bool = False, explain: bool = False):
         """A :class:`~reconad.streaming.StreamScorer` for a series that arrives in pieces.
 
         ``scorer.update(rows)`` returns the scores of the steps that became final, ``scorer.finish()`` the rest;
-        concatenated they equal ``anomaly_score`` on the whole series (to float32 rounding).
+        concatenated they equal ``anomaly_score`` on the whole series (to float32 rounding; ``exact=True``: bit for
+        bit, with more lag). ``explain=True`` adds each step's feature contributions (``scorer.contributions``).
         """
         from reconad.streaming import StreamScorer
 
         self._check_fitted()
-        return StreamScorer(self.scorer_)
+        return StreamScorer(self.scorer_, exact=exact, explain=explain)
 
     # ---- persistence -------------------------------------------------------------------------------------------------
 
