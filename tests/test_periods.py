@@ -66,3 +66,31 @@ def test_tsb_vus_pr_min_max_scales_and_uses_the_sliding_window_as_buffer():
     assert tsb_vus_pr(labels, scores, 40) != pytest.approx(vus_pr(labels, scores, max_buffer=0))
     perfect = labels * 1.0
     assert tsb_vus_pr(labels, perfect, 40) == pytest.approx(vus_pr(labels, perfect, max_buffer=40))
+
+
+def test_window_auto_follows_the_period_and_is_saved(tmp_path):
+    import reconad
+    from reconad import SeriesDetector
+
+    t = np.arange(2400)
+    x = np.sin(2 * np.pi * t / 36) + 0.05 * np.random.default_rng(3).standard_normal(len(t))
+    detector = SeriesDetector("pca", window="auto", verbose=False, random_state=0).fit(x)
+    assert detector.window_ == 36 and detector.window == "auto"
+    path = tmp_path / "auto.reconad"
+    detector.save(path)
+    loaded = reconad.load(path)
+    assert loaded.window == "auto" and loaded.window_ == 36
+    np.testing.assert_allclose(loaded.anomaly_score(x[:500]), detector.anomaly_score(x[:500]), rtol=1e-6)
+    noise = np.random.default_rng(4).random(3000)
+    assert dominant_period(noise) is not None  # TSB-AD's rule finds a "period" in noise: its highest random peak
+    flat = SeriesDetector("pca", window="auto", verbose=False, random_state=0).fit(noise)
+    assert flat.window_ == 100  # window="auto" asks the peak to reach 0.2: noise gets the documented fallback
+
+
+def test_window_must_be_an_integer_or_auto():
+    from reconad import SeriesDetector
+    from reconad.commands.options import int_or_auto
+
+    with pytest.raises(InputError, match="window \\(or 'auto'\\) must be an integer"):
+        SeriesDetector(window="period").fit(np.zeros(500))
+    assert int_or_auto("auto") == "auto" and int_or_auto("64") == 64

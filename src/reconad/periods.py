@@ -24,6 +24,7 @@ PERIOD_RANGE = (6, 303)  # the periods the finder accepts (TSB-AD's bounds); oth
 TSB_FALLBACK = 125  # TSB-AD's grading window when no period is found
 AUTO_FALLBACK = 100  # window="auto" when no period is found: SeriesDetector's default window
 AUTO_MIN = 16  # window="auto" never goes below this many steps (the shortest window a fit adapts to)
+AUTO_MIN_PEAK = 0.2  # window="auto" trusts a period only if its autocorrelation reaches this (noise has peaks too)
 
 
 def autocorrelation(values: np.ndarray, max_lag: int) -> np.ndarray:
@@ -53,10 +54,11 @@ def _as_columns(data) -> np.ndarray:
     return array[:HEAD_ROWS]
 
 
-def period_from_autocorrelation(correlation: np.ndarray) -> int | None:
+def period_from_autocorrelation(correlation: np.ndarray, min_peak: float | None = None) -> int | None:
     """The lag of the highest strict local maximum of ``correlation`` at lags ``FIRST_LAG`` and above, or None.
 
-    None when there is no local maximum or the best one lies outside ``PERIOD_RANGE``. Equal heights: the longer lag.
+    None when there is no local maximum, the best one lies outside ``PERIOD_RANGE``, or (with ``min_peak``) its
+    height is below ``min_peak``. Equal heights: the longer lag.
     """
     tail = correlation[FIRST_LAG:]
     if len(tail) < 3:
@@ -67,15 +69,18 @@ def period_from_autocorrelation(correlation: np.ndarray) -> int | None:
         return None
     heights = tail[peaks]
     best = peaks[len(heights) - 1 - int(np.argmax(heights[::-1]))]  # the last of the highest
+    if min_peak is not None and tail[best] < min_peak:
+        return None
     period = int(best) + FIRST_LAG
     return period if PERIOD_RANGE[0] <= period <= PERIOD_RANGE[1] else None
 
 
-def dominant_period(data) -> int | None:
+def dominant_period(data, min_peak: float | None = None) -> int | None:
     """The dominant period of a series ``(T,)`` or ``(T, D)`` in steps, or None when it has none.
 
     With several features the autocorrelations of the non-constant ones are averaged first: the period the features
-    share. Only the first 20,000 rows are read.
+    share. Only the first 20,000 rows are read. The rule alone finds a "period" in white noise too (its
+    autocorrelation has small random peaks); ``min_peak`` asks the peak to reach that autocorrelation.
     """
     columns = _as_columns(data)
     max_lag = min(MAX_LAG, len(columns) - 1)
@@ -85,7 +90,7 @@ def dominant_period(data) -> int | None:
     curves = [c for c in curves if np.isfinite(c).all()]
     if not curves:
         return None
-    return period_from_autocorrelation(np.mean(curves, axis=0))
+    return period_from_autocorrelation(np.mean(curves, axis=0), min_peak)
 
 
 def tsb_sliding_window(data) -> int:
@@ -101,7 +106,8 @@ def tsb_sliding_window(data) -> int:
 def auto_window(data) -> int:
     """The window ``SeriesDetector(window="auto")`` uses: the training data's dominant period, at least 16 steps.
 
-    Falls back to 100 steps (the default window) when the data has no period in 6..303 steps.
+    Falls back to 100 steps (the default window) when the data has no period in 6..303 steps whose autocorrelation
+    reaches 0.2 (a weaker peak is as likely noise as a cycle).
     """
-    period = dominant_period(data)
+    period = dominant_period(data, min_peak=AUTO_MIN_PEAK)
     return AUTO_FALLBACK if period is None else max(AUTO_MIN, period)
