@@ -116,7 +116,7 @@ class SeriesDetector(BaseDetector):
     def _validate_params(self) -> None:
         self._check_model_kind()
         if self.window != "auto":  # "auto": the training data's period, chosen in fit
-            check_int("window (or 'auto')", self.window, 2, maximum=MAX_SIZE)
+            check_int("window", self.window, 2, maximum=MAX_SIZE)
         check_int("stride", self.stride)
         for name in ("hidden_size", "latent_dim"):
             check_int(name, getattr(self, name), allow_none=True, maximum=MAX_SIZE)
