@@ -98,3 +98,14 @@ def test_pca_with_a_drifting_feature_is_fitted_on_centred_windows():
     # centred on each window's mean, feature 0's mean position in every window is about 0, not the level of ~8
     assert abs(float(inner.centre.view(40, 2)[:, 0].mean())) < 0.05
     assert detector.history_[0]["train_loss"] < 0.05
+
+
+def test_validation_metrics_are_recorded_for_the_one_closed_form_fit():
+    train, test = _series(1000), _series(600, seed=2)
+    labels = np.zeros(600, int)
+    test[300:304, 0] += 4.0
+    labels[300:304] = 1
+    detector = SeriesDetector("pca", window=40, verbose=False).fit(train, validation=(test, labels))
+    (record,) = detector.history_
+    assert record["epoch"] == 1 and detector.best_epoch_ == 1
+    assert record["val_auprc"] > 0.5 and record["val_roc_auc"] > 0.9
