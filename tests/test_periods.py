@@ -33,11 +33,15 @@ def test_no_period_falls_back():
     assert dominant_period(slow) is None and tsb_sliding_window(slow) == 125
 
 
-def test_auto_window_is_at_least_16_steps():
+def test_auto_window_is_three_cycles_within_16_to_400_steps():
     t = np.arange(3000)
-    assert dominant_period(np.sin(2 * np.pi * t / 8)) == 8
-    assert auto_window(np.sin(2 * np.pi * t / 8)) == 16
-    assert auto_window(np.sin(2 * np.pi * t / 40)) == 40
+    assert dominant_period(np.sin(2 * np.pi * t / 5)) is None  # below the 6-step bound: the fallback
+    assert auto_window(np.sin(2 * np.pi * t / 5)) == 100
+    assert dominant_period(np.sin(2 * np.pi * t / 6)) == 6
+    assert auto_window(np.sin(2 * np.pi * t / 6)) == 18
+    assert auto_window(np.sin(2 * np.pi * t / 40)) == 120
+    assert dominant_period(np.sin(2 * np.pi * t / 150)) == 150
+    assert auto_window(np.sin(2 * np.pi * t / 150)) == 400
 
 
 def test_several_features_share_a_period_and_grading_reads_the_first():
@@ -75,11 +79,11 @@ def test_window_auto_follows_the_period_and_is_saved(tmp_path):
     t = np.arange(2400)
     x = np.sin(2 * np.pi * t / 36) + 0.05 * np.random.default_rng(3).standard_normal(len(t))
     detector = SeriesDetector("pca", window="auto", verbose=False, random_state=0).fit(x)
-    assert detector.window_ == 36 and detector.window == "auto"
+    assert detector.window_ == 108 and detector.window == "auto"  # three cycles of 36 steps
     path = tmp_path / "auto.reconad"
     detector.save(path)
     loaded = reconad.load(path)
-    assert loaded.window == "auto" and loaded.window_ == 36
+    assert loaded.window == "auto" and loaded.window_ == 108
     np.testing.assert_allclose(loaded.anomaly_score(x[:500]), detector.anomaly_score(x[:500]), rtol=1e-6)
     noise = np.random.default_rng(4).random(3000)
     assert dominant_period(noise) is not None  # TSB-AD's rule finds a "period" in noise: its highest random peak

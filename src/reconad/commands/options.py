@@ -16,7 +16,7 @@ THRESHOLD_NAMES = ("quantile", "contamination", "mean_std", "median_mad", "pot",
 
 
 def int_or_auto(text: str) -> int | str:
-    """``--window 100`` or ``--window auto`` (one cycle of the training data)."""
+    """``--window 100`` or ``--window auto`` (three cycles of the training data)."""
     return text if text == "auto" else int(text)
 
 
@@ -24,7 +24,7 @@ int_or_auto.__name__ = "integer or 'auto'"  # argparse names the type in its err
 
 # detector parameters as options: name -> (type, help); None means "the detector's (or preset's) default"
 PARAMS: dict[str, tuple[type, str]] = {
-    "window": (int_or_auto, "steps per window, or 'auto': one cycle (dominant period) of the training data"),
+    "window": (int_or_auto, "steps per window, or 'auto': three cycles (dominant periods) of the training data"),
     "stride": (int, "steps between training windows"),
     "score_stride": (int, "steps between scoring windows (smaller = more overlap; default 1)"),
     "epochs": (int, "training epochs"),

@@ -49,8 +49,8 @@ class SeriesDetector(BaseDetector):
     - ``model``, ``latent_dim``, ``hidden_size``, ``num_layers``, ``decoder``: which auto-encoder and how big;
       ``decoder`` (recurrent models: ``"repeat"`` or ``"autoregressive"``) reproduces the course notebook.
     - ``window``: how long a pattern the model sees; an anomaly shorter than a window still raises its steps.
-      ``"auto"``: one cycle of the training data (its dominant period from the autocorrelation, at least 16 steps;
-      100 when it has none: :func:`reconad.periods.auto_window`); ``window_`` says what was chosen.
+      ``"auto"``: three cycles of the training data (its dominant period from the autocorrelation; 16 to 400
+      steps, 100 when it has none: :func:`reconad.periods.auto_window`); ``window_`` says what was chosen.
     - ``stride`` (training) and ``score_stride`` (scoring; 1 = every window, larger = faster, coarser): speed.
     - ``scaler``: ``"standard"`` puts sensors with different units on one scale; ``None`` keeps raw values.
     - ``drift``: ``"auto"`` centres features whose level drifts in the training data on each window's mean
