@@ -63,11 +63,12 @@ def test_bench_functions_on_two_files():
     require_dataset("skab")
     nab = bench_nab(names=["realTraffic/speed_7578.csv", "artificialNoAnomaly/art_flatline.csv"], epochs=1)
     assert {r["series"] for r in nab["per_series"]} == {"realTraffic/speed_7578.csv"}  # no anomaly: left out
-    assert set(nab["summary"]) == {"reconad", "IsolationForest", "PCA"}
+    assert set(nab["summary"]) == {"reconad", "reconad-pca", "IsolationForest", "PCA"}
     for row in nab["per_series"]:
         assert 0 <= row["auprc"] <= 1 and 0 <= row["f1"] <= 1 and row["train_rows"] == 169
+        assert 0 <= row["vus_pr"] <= 1 and row["sliding_window"] >= 6
     skab = bench_skab(names=["valve1/0.csv", "other/2.csv"], epochs=1)
-    assert len(skab["per_file"]) == 6
+    assert len(skab["per_file"]) == 8
     s = skab["summary"]["reconad"]
     rows = [r for r in skab["per_file"] if r["detector"] == "reconad"]
     tp, fp = sum(r["tp"] for r in rows), sum(r["fp"] for r in rows)
@@ -109,7 +110,7 @@ def test_cli_bench_writes_json_and_markdown_with_the_machine(tmp_path, capsys):
     code = bench.main(["skab", "--out", str(tmp_path), "--files", "valve1/0.csv", "--epochs", "1", "--quiet"])
     assert code == 0
     result = json.loads((tmp_path / "skab.json").read_text())
-    assert set(result["summary"]) == {"reconad", "IsolationForest", "PCA"}
+    assert set(result["summary"]) == {"reconad", "reconad-pca", "IsolationForest", "PCA"}
     configuration = result["configuration"]
     assert configuration["epochs_override"] == 1 and configuration["threshold"].startswith("mean_std(")
     assert result["machine"]["cpu_count"] >= 1 and result["suite"] == "skab" and result["seconds"] > 0

@@ -16,6 +16,13 @@ def test_every_registered_model_reconstructs_with_gradients(name):
         model = build_model(name, in_channels=1, height=8, width=8, latent_dim=4, hidden_size=16, num_layers=2)
         x = torch.rand(5, 1, 8, 8)  # (B, C, H, W)
         assert model.encode(x).shape == (5, 4)  # the code the latent density of ImageDetector reads
+    if get_entry(name).closed_form:  # fitted in one pass, no gradients: it must reproduce what it was fitted on
+        low_rank = torch.randn(40, 2) @ torch.randn(2, 12 * 3)  # windows spanning a 2-dim subspace
+        model.fit_windows([low_rank[:25].view(25, 12, 3), low_rank[25:].view(15, 12, 3)])
+        x = low_rank[:5].view(5, 12, 3)
+        torch.testing.assert_close(model(x), x, rtol=1e-4, atol=1e-4)
+        assert not any(p.requires_grad for p in model.parameters())
+        return
     x_hat = model(x)
     assert x_hat.shape == x.shape
     assert torch.isfinite(x_hat).all()
@@ -38,7 +45,7 @@ def test_unknown_model_lists_the_known_ones():
 
 def test_list_models_filters_by_pattern_and_kind():
     assert list_models("*ru") == ["gru"]
-    assert set(list_models(kind="series")) >= {"rnn", "lstm", "gru", "conv1d", "dense"}
+    assert set(list_models(kind="series")) >= {"rnn", "lstm", "gru", "conv1d", "dense", "pca"}
 
 
 def test_a_name_cannot_be_registered_twice():

@@ -155,6 +155,38 @@ def train_autoencoder(
         return _train(model, take, n_samples, config, device, evaluate)
 
 
+CLOSED_FORM_BATCH = 4096  # samples handed to a closed-form fit at a time
+
+
+def fit_closed_form(model: nn.Module, take: Callable[[np.ndarray], torch.Tensor], n_samples: int,
+                    device: torch.device, evaluate: Callable[[nn.Module], dict] | None = None) -> TrainResult:
+    """Fit a closed-form model (a registry family with ``closed_form=True``) with its ``fit_windows(batches)``.
+
+    Why: a model such as ``pca`` has an exact solution, so running epochs of gradient descent would only
+    approximate it, slower. It sees every sample once, in index order, ``CLOSED_FORM_BATCH`` at a time; the
+    history then holds one record, as if one epoch had run: the mean squared reconstruction error on the
+    training samples, the seconds, and ``evaluate(model)``'s metrics when given. ``best_epoch`` is 1.
+    """
+    started = time.perf_counter()
+
+    def batches() -> Iterator[torch.Tensor]:
+        for begin in range(0, n_samples, CLOSED_FORM_BATCH):
+            yield take(np.arange(begin, min(begin + CLOSED_FORM_BATCH, n_samples))).to(device)
+
+    squared, elements = 0.0, 0
+    with torch.no_grad():
+        model.fit_windows(batches())
+        model.eval()
+        for batch in batches():
+            squared += float(torch.sum((model(batch).float() - batch.float()) ** 2))
+            elements += batch.numel()
+    record = {"epoch": 1, "train_loss": squared / max(elements, 1), "seconds": time.perf_counter() - started}
+    if evaluate is not None:
+        with torch.no_grad():
+            record.update(evaluate(model))
+    return TrainResult(history=[record], best_epoch=1)
+
+
 def _train(model, take, n_samples, config, device, evaluate) -> TrainResult:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = TrainResult()

@@ -13,9 +13,18 @@ from reconad.errors import InputError
 # (tests/test_cli_fast.py checks that they match)
 THRESHOLD_NAMES = ("quantile", "contamination", "mean_std", "median_mad", "pot", "alarm_budget")
 
+
+
+def int_or_auto(text: str) -> int | str:
+    """``--window 100`` or ``--window auto`` (three cycles of the training data)."""
+    return text if text == "auto" else int(text)
+
+
+int_or_auto.__name__ = "integer or 'auto'"  # argparse names the type in its error message
+
 # detector parameters as options: name -> (type, help); None means "the detector's (or preset's) default"
 PARAMS: dict[str, tuple[type, str]] = {
-    "window": (int, "steps per window"),
+    "window": (int_or_auto, "steps per window, or 'auto': three cycles (dominant periods) of the training data"),
     "stride": (int, "steps between training windows"),
     "score_stride": (int, "steps between scoring windows (smaller = more overlap; default 1)"),
     "epochs": (int, "training epochs"),

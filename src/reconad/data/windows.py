@@ -7,11 +7,37 @@ covered by at least one window and gets exactly one score.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from reconad.errors import InputError
 
+log = logging.getLogger("reconad")
+
 FOLDS = ("mean", "max")
+
+
+def fit_window(n_steps: int, wanted: int, calibration_split: float, smallest: int) -> int:
+    """The window a training series of ``n_steps`` can hold: ``wanted``, or, when the training part or the held-out
+    calibration tail (``calibration_split`` of the steps) is shorter, the shorter of the two (with a warning), down
+    to ``smallest`` steps; a series too short even for that is refused, naming the length it needs."""
+    n_cal = int(round(n_steps * calibration_split))
+    room = n_steps if n_cal == 0 else min(n_steps - n_cal, n_cal)
+    if room >= wanted:
+        return wanted
+    tiny = min(wanted, smallest)
+    if room < tiny:
+        share = 1 if calibration_split == 0 else min(calibration_split, 1 - calibration_split)
+        minimum = int(np.ceil(tiny / share))
+        raise InputError(
+            f"the training series has {n_steps} steps; with calibration_split={calibration_split} it needs at least "
+            f"{minimum} steps so that the training part and the held-out calibration tail each hold a window of "
+            f"{tiny} steps (the smallest window reconad adapts to); pass more data, a smaller window, or "
+            "calibration_split=0")
+    log.warning("the training series has %d steps, too short for window=%d with calibration_split=%s; using a "
+                "window of %d steps instead (window_)", n_steps, wanted, calibration_split, room)
+    return int(room)
 
 
 def window_starts(length: int, window: int, stride: int) -> np.ndarray:

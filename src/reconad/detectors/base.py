@@ -22,7 +22,7 @@ from reconad.errors import InputError, ModelFileError, NotFittedError
 from reconad.models import get_entry
 from reconad.persistence import check_weights, migrate, write_model_file
 from reconad.thresholds import Fixed, Threshold, make_threshold, threshold_from_dict
-from reconad.training import TrainConfig, resolve_device, seeded, train_autoencoder
+from reconad.training import TrainConfig, fit_closed_form, resolve_device, seeded, train_autoencoder
 from reconad.warm import check_versions
 
 
@@ -67,11 +67,15 @@ class BaseDetector(BaseEstimator):
                      device: torch.device) -> tuple[torch.nn.Module, list[dict], int | None]:
         """Build a model with ``build()`` and train it, both seeded by ``seed``: ``(model, history, best_epoch)``.
 
-        The initial weights are drawn under the seed too, so one ``random_state`` reproduces the whole fit.
+        The initial weights are drawn under the seed too, so one ``random_state`` reproduces the whole fit. A family
+        the registry marks ``closed_form`` (``pca``) is fitted in one pass by its ``fit_windows`` instead of epochs.
         """
         with seeded(seed, device):
             model = build().to(device)
-            result = train_autoencoder(model, take, n_samples, config, device, evaluate)
+            if get_entry(self.model).closed_form:
+                result = fit_closed_form(model, take, n_samples, device, evaluate)
+            else:
+                result = train_autoencoder(model, take, n_samples, config, device, evaluate)
         return model, result.history, result.best_epoch
 
     # ---- thresholds --------------------------------------------------------------------------------------------------

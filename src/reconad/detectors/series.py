@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from sklearn.preprocessing import StandardScaler
 
-from reconad.data.windows import gather_windows, window_starts
+from reconad.data.windows import fit_window, gather_windows, window_starts
 from reconad.detectors.base import BaseDetector
 from reconad.drift import check_drift_spec, drift_mask
 from reconad.errors import InputError
@@ -17,6 +17,7 @@ from reconad.explain import region_shares
 from reconad.metrics import auprc, oracle_best_f1_grid, roc_auc
 from reconad.models import build_model, get_entry
 from reconad.models.centred import LevelFree
+from reconad.periods import auto_window
 from reconad.persistence import MAX_FEATURES, MAX_LAYERS, MAX_SIZE, check_count, check_model_kwargs, check_statistic
 from reconad.scoring import SeriesScorer
 from reconad.thresholds import MeanStd, threshold_from_dict
@@ -48,6 +49,8 @@ class SeriesDetector(BaseDetector):
     - ``model``, ``latent_dim``, ``hidden_size``, ``num_layers``, ``decoder``: which auto-encoder and how big;
       ``decoder`` (recurrent models: ``"repeat"`` or ``"autoregressive"``) reproduces the course notebook.
     - ``window``: how long a pattern the model sees; an anomaly shorter than a window still raises its steps.
+      ``"auto"``: three cycles of the training data (its dominant period from the autocorrelation; 16 to 400
+      steps, 100 when it has none: :func:`reconad.periods.auto_window`); ``window_`` says what was chosen.
     - ``stride`` (training) and ``score_stride`` (scoring; 1 = every window, larger = faster, coarser): speed.
     - ``scaler``: ``"standard"`` puts sensors with different units on one scale; ``None`` keeps raw values.
     - ``drift``: ``"auto"`` centres features whose level drifts in the training data on each window's mean
@@ -71,7 +74,7 @@ class SeriesDetector(BaseDetector):
         self,
         model: str = "dense",
         *,
-        window: int = 100,
+        window: int | str = 100,
         stride: int = 10,
         score_stride: int | None = 1,
         scaler: str | None = "standard",
@@ -112,13 +115,14 @@ class SeriesDetector(BaseDetector):
 
     def _validate_params(self) -> None:
         self._check_model_kind()
-        check_int("window", self.window, 2, maximum=MAX_SIZE)
+        if self.window != "auto":  # "auto": the training data's period, chosen in fit
+            check_int("window", self.window, 2, maximum=MAX_SIZE)
         check_int("stride", self.stride)
         for name in ("hidden_size", "latent_dim"):
             check_int(name, getattr(self, name), allow_none=True, maximum=MAX_SIZE)
         check_int("num_layers", self.num_layers, maximum=MAX_LAYERS)
         check_int("score_stride", self.score_stride, allow_none=True)
-        if self.score_stride is not None and self.score_stride > self.window:
+        if self.score_stride is not None and self.window != "auto" and self.score_stride > self.window:
             raise InputError(f"score_stride={self.score_stride} is wider than window={self.window}, so some steps "
                              "would get no score; use a score_stride of at most the window")
         if self.scaler not in SCALERS:
@@ -130,25 +134,6 @@ class SeriesDetector(BaseDetector):
 
     def _n_calibration(self, n_steps: int) -> int:
         return int(round(n_steps * self.calibration_split))
-
-    def _fit_window(self, n_steps: int) -> int:
-        """``window``, or the shorter of the training part and the calibration tail when that is shorter."""
-        n_cal = self._n_calibration(n_steps)
-        room = n_steps if n_cal == 0 else min(n_steps - n_cal, n_cal)
-        if room >= self.window:
-            return self.window
-        tiny = min(self.window, MIN_WINDOW)
-        if room < tiny:
-            share = 1 if self.calibration_split == 0 else min(self.calibration_split, 1 - self.calibration_split)
-            minimum = int(np.ceil(tiny / share))
-            raise InputError(
-                f"the training series has {n_steps} steps; with calibration_split={self.calibration_split} it needs "
-                f"at least {minimum} steps so that the training part and the held-out calibration tail each hold a "
-                f"window of {tiny} steps (the smallest window reconad adapts to); pass more data, a smaller window, "
-                "or calibration_split=0")
-        log.warning("the training series has %d steps, too short for window=%d with calibration_split=%s; using a "
-                    "window of %d steps instead (window_)", n_steps, self.window, self.calibration_split, room)
-        return int(room)
 
     def _smooth(self) -> int:
         return int(get_entry(self.model).defaults.get("smooth", 1))
@@ -195,7 +180,8 @@ class SeriesDetector(BaseDetector):
             if name == "val":
                 raise InputError("track cannot use the name 'val'; it is reserved for validation=")
             sets[str(name)] = self._labelled(pair, f"track[{name!r}]", n_features)
-        window = self._fit_window(len(data))
+        window = fit_window(len(data), auto_window(data) if self.window == "auto" else self.window,
+                            self.calibration_split, MIN_WINDOW)
         n_cal = self._n_calibration(len(data))
         train, calibration = (data, None) if n_cal == 0 else (data[:-n_cal], data[-n_cal:])
         scaler = StandardScaler().fit(train) if self.scaler == "standard" else None
@@ -359,8 +345,9 @@ class SeriesDetector(BaseDetector):
 
     def _restore_state(self, state: dict, tensors: dict | None = None) -> dict:
         window = state.get("window", self.window)  # files written before window_ existed used window
-        if not (type(window) is int and 2 <= window <= min(self.window, MAX_SIZE)):
-            raise ValueError(f"its window {window!r} is not an integer in [2, window={self.window}]")
+        bound = MAX_SIZE if self.window == "auto" else min(self.window, MAX_SIZE)
+        if not (type(window) is int and 2 <= window <= bound):
+            raise ValueError(f"its window {window!r} is not an integer in [2, {bound}]")
         n_features = check_count(state["n_features_in"], "number of features", 1, MAX_FEATURES)
         names = state["feature_names_in"]
         if names is not None and not (

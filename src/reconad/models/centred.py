@@ -28,3 +28,14 @@ class LevelFree(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, W, D) -> (B, W, D)
         level = x.mean(dim=1, keepdim=True) * self.drifting.to(x.dtype)  # (B, 1, D): 0 for steady features
         return self.inner(x - level) + level
+
+    def fit_windows(self, batches):
+        """Fit a closed-form ``inner`` model (``pca``) on the windows as it will see them: drifting features centred."""
+        drifting = self.drifting
+
+        def centred():
+            for batch in batches:
+                yield batch - batch.mean(dim=1, keepdim=True) * drifting.to(batch.dtype)
+
+        self.inner.fit_windows(centred())
+        return self

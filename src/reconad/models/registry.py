@@ -28,16 +28,19 @@ class ModelEntry:
     factory: Callable[..., nn.Module]
     summary: str
     defaults: dict = field(default_factory=dict)  # detector settings this family is best used with
+    closed_form: bool = False  # fitted by its ``fit_windows(batches)`` in one pass instead of the epoch loop
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register(name: str, kind: str, defaults: dict | None = None) -> Callable:
+def register(name: str, kind: str, defaults: dict | None = None, closed_form: bool = False) -> Callable:
     """Decorator that adds a model family under ``name``; a second use of a name is an error.
 
     ``defaults`` are the detector settings the family is meant to be used with when the user leaves them
-    unset (``None``), like timm's per-model default configuration, e.g. ``{"smooth": 5}``.
+    unset (``None``), like timm's per-model default configuration, e.g. ``{"smooth": 5}``. ``closed_form``
+    marks a family whose modules have a ``fit_windows(batches)`` method that fits them in one pass over the
+    training samples (e.g. ``pca``); the training code calls it instead of running epochs of gradient descent.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -46,7 +49,8 @@ def register(name: str, kind: str, defaults: dict | None = None) -> Callable:
         if name in _REGISTRY:
             raise ValueError(f"a model named {name!r} is already registered ({_REGISTRY[name].factory})")
         doc = (factory.__doc__ or "").strip().splitlines()
-        _REGISTRY[name] = ModelEntry(name, kind, factory, doc[0] if doc else "", dict(defaults or {}))
+        _REGISTRY[name] = ModelEntry(name, kind, factory, doc[0] if doc else "", dict(defaults or {}),
+                                     bool(closed_form))
         return factory
 
     return decorator
