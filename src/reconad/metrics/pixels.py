@@ -53,7 +53,7 @@ def check_maps(masks, maps) -> tuple[np.ndarray, np.ndarray]:
     if not np.isin(masks, (0, 1)).all():
         raise InputError("masks must be 0 (defect-free pixel) or 1 (defective pixel)")
     if not np.isfinite(maps).all():
-        raise InputError("anomaly maps contain NaN or infinite values")
+        raise InputError("anomaly maps contain NaN or infinite values; score images that are finite in [0, 1]")
     return masks.astype(np.int8), maps
 
 
