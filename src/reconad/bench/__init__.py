@@ -17,6 +17,7 @@ skab               SKAB: the same, pooled as SKAB's leaderboard               5 
 speed              training speed-up, bounded memory, streaming               15 minutes
 serve-load         ``reconad serve`` under 32 concurrent clients              1 minute
 alarms             false alarms and their stability (issue 34), NAB + SKAB    20 minutes
+image-suites       image defaults on textures (masks) and transformed digits  10 minutes
 =================  =========================================================  =====================
 """
 
@@ -67,6 +68,9 @@ SUITES: dict[str, Suite] = {
     "alarms": Suite("alarms", "run", "markdown", "alarms",
                     "false alarms per 10k rows and their stability over training stretches (NAB, SKAB), "
                     "defaults vs IsolationForest and PCA", 20, ("epochs", "root", "series", "names", "thresholds")),
+    "image-suites": Suite("image_suites", "run", "markdown", "image_suites",
+                          "ImageDetector's defaults on textures with defect masks and transformed digits, vs raw-pixel "
+                          "5-NN and IsolationForest", 10, ("names", "epochs", "digits", "root")),
 }
 
 
@@ -117,11 +121,12 @@ _CLI_OPTIONS = {  # CLI flag -> (run option, argparse keywords)
     "--epochs": ("epochs", {"type": int, "help": "training epochs instead of the suite's (quick checks only)"}),
     "--seeds": ("seeds", {"type": int, "nargs": "+", "help": "random_state values (sine, mnist)"}),
     "--data": ("root", {"help": "datasets folder (default: $RECONAD_DATA, else ../shared/data)"}),
-    "--files": ("names", {"nargs": "+", "help": "nab, skab, alarms: only these series (nab) / SKAB files"}),
+    "--files": ("names", {"nargs": "+", "help": "nab, skab, alarms: only these series (nab) / SKAB files; "
+                          "image-suites: only these suites"}),
     "--series": ("series", {"nargs": "+", "help": "alarms: only these NAB series"}),
     "--thresholds": ("thresholds", {"metavar": "NAME[,NAME...]", "help": "alarms: extra threshold rules (names "
                                     "of reconad.thresholds.THRESHOLDS, or default) on the same fitted detectors"}),
-    "--digits": ("digits", {"type": int, "nargs": "+", "help": "mnist-oneclass: only these digits"}),
+    "--digits": ("digits", {"type": int, "nargs": "+", "help": "mnist-oneclass, image-suites: only these digits"}),
     "--workers": ("workers", {"type": int, "help": "mnist-oneclass: worker processes (default 2)"}),
     "--device": ("device", {"help": "mnist-oneclass, speed: torch device (default cpu)"}),
     "--repeats": ("repeats", {"type": int, "help": "speed: repeats per measurement (default 3)"}),
