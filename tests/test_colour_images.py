@@ -110,3 +110,7 @@ def test_colour_folder_trains_scores_and_reports_maps_from_the_cli(tmp_path, cap
     assert "(3, 32, 48)" in capsys.readouterr().out
     assert main(["fit", str(train), "--out", str(tmp_path / "bad.reconad"), "--image-size", "32y"]) == 2
     assert "--image-size" in capsys.readouterr().err
+    idx = tmp_path / "x-images-idx3-ubyte"
+    idx.write_bytes(b"\x00\x00\x08\x03" + np.array([2, 4, 4], ">u4").tobytes() + bytes(32))
+    assert main(["fit", str(idx), "--out", str(tmp_path / "idx.reconad"), "--image-size", "8"]) == 2
+    assert "an IDX file's images are taken as they are" in capsys.readouterr().err

@@ -22,6 +22,9 @@ def read_training_images(args: argparse.Namespace, data):
     normal = classes(args.normal)
     if args.labels is None and normal is not None:  # it would otherwise be ignored, and every image used as normal
         raise InputError("--normal names the normal classes of --labels; pass the labels file too")
+    if args.image_size is not None and not data.is_dir():
+        raise InputError("--image-size resizes the files of a folder; an IDX file's images are taken as they are "
+                         "(resize them before writing the file, or pass a folder of PNG / JPEG files)")
     x, _ = read_images(data, image_size(args.image_size))
     if args.labels is not None:
         labels = read_image_labels(args.labels, len(x), normal)
