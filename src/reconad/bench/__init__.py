@@ -17,7 +17,7 @@ skab               SKAB: the same, pooled as SKAB's leaderboard               5 
 speed              training speed-up, bounded memory, streaming               15 minutes
 serve-load         ``reconad serve`` under 32 concurrent clients              1 minute
 alarms             false alarms and their stability (issue 34), NAB + SKAB    20 minutes
-image-suites       image defaults on textures (masks) and transformed digits  10 minutes
+image-suites       image defaults on textures (masks) and transformed digits  4 minutes
 =================  =========================================================  =====================
 """
 
@@ -70,7 +70,7 @@ SUITES: dict[str, Suite] = {
                     "defaults vs IsolationForest and PCA", 20, ("epochs", "root", "series", "names", "thresholds")),
     "image-suites": Suite("image_suites", "run", "markdown", "image_suites",
                           "ImageDetector's defaults on textures with defect masks and transformed digits, vs raw-pixel "
-                          "5-NN and IsolationForest", 10, ("names", "epochs", "digits", "root")),
+                          "5-NN and IsolationForest", 4, ("names", "epochs", "digits", "root")),
 }
 
 
