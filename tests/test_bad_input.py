@@ -177,6 +177,24 @@ def _metric_rows():
     yield "regions[2-D labels]", lambda ctx: M.regions(np.ones((3, 3))), "one-dimensional"
 
 
+def _pixel_rows():
+    masks = np.zeros((2, 4, 4))
+    masks[0, 1:3, 1:3] = 1
+    maps = np.linspace(0, 1, 32).reshape(2, 4, 4)
+    for name in ("pixel_roc_auc", "pro_auc", "pro_curve"):
+        fn = getattr(M, name)
+        yield f"{name}[shape mismatch]", lambda ctx, fn=fn: fn(masks, maps[:, :3]), "pass one map value per mask"
+        yield f"{name}[masks not 0/1]", lambda ctx, fn=fn: fn(masks * 2, maps), r"0 \(defect-free pixel\)"
+        yield f"{name}[4-D masks]", lambda ctx, fn=fn: fn(masks[None], maps[None]), "one map per image"
+        yield f"{name}[strings]", lambda ctx, fn=fn: fn(masks, np.full(masks.shape, "x")), "numeric arrays"
+        yield f"{name}[empty]", lambda ctx, fn=fn: fn(np.zeros((0, 4, 4)), np.zeros((0, 4, 4))), "at least one pixel"
+        yield f"{name}[complex]", lambda ctx, fn=fn: fn(masks, maps + 1j), FIX_COMPLEX
+        nan = maps.copy()
+        nan[1, 2, 2] = np.nan
+        yield f"{name}[NaN map]", lambda ctx, fn=fn, m=nan: fn(masks, m), "NaN or infinite"
+    yield "pro_auc[no defect]", lambda ctx: M.pro_auc(masks * 0, maps), "at least one defective"
+
+
 def _threshold_rows():
     for name in THRESHOLDS:
         yield f"{name}.fit[NaN]", lambda ctx, n=name: make_threshold(n).fit([1.0, np.nan]), "finite scores"
@@ -220,7 +238,7 @@ def _image_rows():
            "create it first")
 
 
-ROWS = [*_series_rows(), *_metric_rows(), *_threshold_rows(), *_image_rows()]
+ROWS = [*_series_rows(), *_metric_rows(), *_pixel_rows(), *_threshold_rows(), *_image_rows()]
 
 
 def _param(name, call, fix):

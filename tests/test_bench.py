@@ -30,7 +30,8 @@ def test_every_suite_resolves_to_a_run_and_a_markdown_function():
     import importlib
 
     assert bench.list_suites() == ["sine-notebook", "sine-independent", "mnist-course", "mnist-oneclass", "nab",
-                                   "skab", "speed", "serve-load", "alarms", "watch", "warm-start"]
+                                   "skab", "speed", "serve-load", "alarms", "watch", "warm-start",
+                                   "image-suites"]
     for suite in bench.SUITES.values():
         module = importlib.import_module(f"reconad.bench.{suite.module}")
         assert callable(getattr(module, suite.run)) and callable(getattr(module, suite.markdown))

@@ -35,7 +35,8 @@ def test_fit_returns_self_and_every_output_has_its_shape(digits):
     assert labels.shape == (len(test),) and set(np.unique(labels)) <= {0, 1}
     recon = det.reconstruct(test[:5])
     assert recon.shape == (5, 1, 8, 8) and recon.min() >= 0 and recon.max() <= 1
-    assert det.error_map(test[:5]).shape == (5, 1, 8, 8)
+    assert det.error_map(test[:5]).shape == (5, 8, 8)  # one map per image
+    assert det.error_map(test[:5], per_channel=True).shape == (5, 1, 8, 8)
     assert "held-out" in det.threshold_source_ and f"{round(0.1 * len(normal))} of" in det.threshold_source_
 
 
@@ -44,7 +45,7 @@ def test_error_map_mean_is_the_anomaly_score_without_density(digits):
     for error in ("mse", "blur", "cosine"):
         det = ImageDetector("conv", error=error, density=None, random_state=0, **FAST).fit(normal)
         scores = det.anomaly_score(test)
-        np.testing.assert_allclose(det.error_map(test).mean(axis=(1, 2, 3)), scores, rtol=1e-5)
+        np.testing.assert_allclose(det.error_map(test).mean(axis=(1, 2)), scores, rtol=1e-5)
         assert (scores >= 0).all()
 
 
@@ -53,7 +54,7 @@ def test_density_score_by_hand(digits):
     normal, test, _ = digits
     det = ImageDetector(random_state=0, **FAST).fit(normal)
     assert det.density == "knn" and det.error == "cosine"
-    error = det.error_map(test).mean(axis=(1, 2, 3))
+    error = det.error_map(test).mean(axis=(1, 2))
     with torch.no_grad():
         codes = det.model_.encode(torch.from_numpy(test)).numpy().astype(np.float64)
     memory = det.memory_.numpy().astype(np.float64)

@@ -60,7 +60,10 @@ def test_rotation_restoration_trains_and_scores_non_square_images():
     det = ImageDetector("conv-bn", transforms="rotate", error="blur", density=None, epochs=1, latent_dim=4,
                         verbose=False, random_state=0).fit(images)
     scores = det.anomaly_score(images[:5])
-    np.testing.assert_allclose(det.error_map(images[:5]).mean(axis=(1, 2, 3)), scores, rtol=1e-5)
+    np.testing.assert_allclose(det.error_map(images[:5]).mean(axis=(1, 2)), scores, rtol=1e-5)
+    per_channel = det.error_map(images[:5], per_channel=True)
+    assert per_channel.shape == (5, 2, 6, 10)
+    np.testing.assert_allclose(per_channel.mean(axis=1), det.error_map(images[:5]), rtol=1e-6)
     assert det.reconstruct(images[:5]).shape == (5, 2, 6, 10)
 
 

@@ -194,7 +194,7 @@ def test_image_report_shows_roc_histograms_reconstructions_and_error_maps():
     assert_self_contained(html)
     figures = decoded_images(html)
     assert set(figures) == {f"{det.model}: training history", "ROC curve", "score histograms",
-                            "inputs, reconstructions and error maps"}
+                            "inputs, reconstructions and error maps", "the worst images with their anomaly maps"}
     assert "event_f1" not in evaluation["label_free"]  # event metrics mean nothing for independent images
     assert '<tr class="label-free">' in html and '<tr class="oracle">' in html
     assert "image shape (C, H, W)" in html

@@ -58,16 +58,18 @@ def _add_fit(commands) -> argparse.ArgumentParser:
         description="Train a detector on normal operation and save it to one model file. Tables (CSV / Parquet: "
                     "one row per time step) train a SeriesDetector; an IDX file or a folder of PNG images trains an "
                     "ImageDetector.")
-    parser.add_argument("data", help="training data: CSV, Parquet, IDX file or folder of PNG images")
+    parser.add_argument("data", help="training data: CSV, Parquet, IDX file or folder of PNG / JPEG images")
     parser.add_argument("--out", required=True, help="model file to write (e.g. pump.reconad)")
     _add_table_options(parser)
     parser.add_argument("--label-col", default=None, help="a label column to drop from training")
     parser.add_argument("--rows", default=None, help="train on these rows only: START:END, 0-based, END excluded "
                         "(e.g. :400, a stretch of normal operation)")
-    images = parser.add_argument_group("image input (IDX file or PNG folder)")
+    images = parser.add_argument_group("image input (IDX file or folder of PNG / JPEG images)")
     images.add_argument("--labels", default=None, help="labels file (IDX, or CSV whose last column holds one label "
                         "per image, PNG files in sorted name order) to keep only the normal images")
     images.add_argument("--normal", default=None, help="comma-separated classes that are normal (with --labels)")
+    images.add_argument("--image-size", default=None, metavar="HxW", help="resize a folder's images to H x W "
+                        "pixels (default: the first file's size); scoring resizes to the same")
     model = parser.add_argument_group("detector (default: the detector's own defaults, or the preset's)")
     model.add_argument("--model", default=None, help="registered model name (reconad.list_models())")
     model.add_argument("--preset", default=None, choices=list_presets(), help="named configuration")
@@ -130,7 +132,7 @@ def _add_evaluate(commands) -> argparse.ArgumentParser:
                     "and precision / recall / F1 at the label-free threshold next to the oracle's (best F1 "
                     "chosen with the labels); optionally write a self-contained HTML report.")
     parser.add_argument("model", help="model file written by `reconad fit`")
-    parser.add_argument("data", help="labelled data: CSV, Parquet, IDX file or folder of PNG images")
+    parser.add_argument("data", help="labelled data: CSV, Parquet, IDX file or folder of PNG / JPEG images")
     parser.add_argument("--labels", default=None, help="tables: the 0/1 label column; images: a labels file "
                         "(IDX, or CSV whose last column holds one label per image, PNG files in sorted name order)")
     parser.add_argument("--normal", default=None, help="images: comma-separated classes that are normal")

@@ -74,15 +74,44 @@ def plot_reconstruction_grid(images: np.ndarray, rows: Mapping[str, np.ndarray],
     for r, (label, batch) in enumerate(all_rows.items()):
         for c in range(n):
             ax = axes[r, c]
-            picture = np.asarray(batch[c])
-            picture = picture[0] if picture.shape[0] == 1 else np.moveaxis(picture, 0, -1)
-            ax.imshow(picture, cmap="gray", vmin=0, vmax=1)
+            ax.imshow(_displayable(batch[c]), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:
                 ax.set_ylabel(label, fontsize=7)
             if r == 0 and c < len(captions):
                 ax.set_title(captions[c], fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def _displayable(picture) -> np.ndarray:
+    """An image ``(C, H, W)`` or a map ``(H, W)`` as imshow takes it: ``(H, W)`` for one channel, else RGB last."""
+    picture = np.asarray(picture)
+    if picture.ndim == 2:
+        return picture
+    return picture[0] if picture.shape[0] == 1 else np.moveaxis(picture[:3], 0, -1)
+
+
+def plot_map_overlays(images: np.ndarray, maps: np.ndarray, captions: Sequence[str] = (), title: str = "",
+                      alpha: float = 0.5) -> Figure:
+    """Each image ``(N, C, H, W)`` with its anomaly map ``(N, H, W)`` laid over it as a heat map (one colour
+    scale for all, from 0 to the largest value shown), so where the model errs stands out on the picture."""
+    n = len(images)
+    maps = np.asarray(maps, dtype=np.float64)
+    top = max(float(maps.max()), 1e-12)
+    fig = Figure(figsize=(1.3 * n + 1.0, 1.7), layout="constrained")
+    axes = np.asarray(fig.subplots(1, n, squeeze=False))[0]
+    shown = None
+    for c, ax in enumerate(axes):
+        ax.imshow(_displayable(images[c]), cmap="gray", vmin=0, vmax=1)
+        shown = ax.imshow(maps[c], cmap="inferno", vmin=0, vmax=top, alpha=alpha)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if c < len(captions):
+            ax.set_title(captions[c], fontsize=7)
+    fig.colorbar(shown, ax=list(axes), shrink=0.8, label="error")
     if title:
         fig.suptitle(title, fontsize=9)
     return fig

@@ -13,7 +13,15 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from reconad.report import ImageSamples, ModelFacts, SeriesDetail, detail_range, image_report, pick_samples
+from reconad.report import (
+    ImageSamples,
+    ModelFacts,
+    SeriesDetail,
+    detail_range,
+    image_report,
+    pick_samples,
+    worst_indices,
+)
 from reconad.report import series_report as _series_report
 from reconad.report.html import fmt
 
@@ -159,10 +167,14 @@ def series_report_of(det, x, scores, predicted, labels=None, *, time=None, data_
 
 def image_samples(det, images, scores, labels=None, shown: int = 8) -> ImageSamples:
     """A few images (the first of each class with labels, else the highest scores) with their reconstructions
-    and error maps."""
+    and anomaly maps, and the highest-scored images with their maps (drawn overlaid)."""
     pick, captions = pick_samples(scores, labels, shown)
     chosen = np.asarray(images)[pick]
-    return ImageSamples(chosen, np.asarray(det.reconstruct(chosen)), np.asarray(det.error_map(chosen)), captions)
+    worst = worst_indices(scores, shown)
+    worst_images = np.asarray(images)[worst]
+    worst_captions = [f"#{i} {float(np.asarray(scores)[i]):.3g}" for i in worst]
+    return ImageSamples(chosen, np.asarray(det.reconstruct(chosen)), np.asarray(det.error_map(chosen)), captions,
+                        worst=(worst_images, np.asarray(det.error_map(worst_images)), worst_captions))
 
 
 def image_report_of(det, images, scores, predicted, labels=None, *, data_info: Mapping[str, object],

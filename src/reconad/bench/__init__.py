@@ -19,6 +19,7 @@ serve-load         ``reconad serve`` under 32 concurrent clients              1 
 alarms             false alarms and their stability (issue 34), NAB + SKAB    20 minutes
 watch              ``reconad watch`` throughput against batch scoring         3 minutes
 warm-start         ``partial_fit`` after a level shift vs a full refit        5 minutes
+image-suites       image defaults on textures (masks) and transformed digits  4 minutes
 =================  =========================================================  =====================
 """
 
@@ -76,6 +77,9 @@ SUITES: dict[str, Suite] = {
     "warm-start": Suite("warm_start", "run", "markdown", "warm_start",
                         "false alarms after a level shift, before and after partial_fit, and its cost against a full "
                         "refit", 5, ("repeats", "epochs")),
+    "image-suites": Suite("image_suites", "run", "markdown", "image_suites",
+                          "ImageDetector's defaults on textures with defect masks and transformed digits, vs raw-pixel "
+                          "5-NN and IsolationForest", 4, ("names", "epochs", "digits", "root")),
 }
 
 
@@ -126,11 +130,12 @@ _CLI_OPTIONS = {  # CLI flag -> (run option, argparse keywords)
     "--epochs": ("epochs", {"type": int, "help": "training epochs instead of the suite's (quick checks only)"}),
     "--seeds": ("seeds", {"type": int, "nargs": "+", "help": "random_state values (sine, mnist)"}),
     "--data": ("root", {"help": "datasets folder (default: $RECONAD_DATA, else ../shared/data)"}),
-    "--files": ("names", {"nargs": "+", "help": "nab, skab, alarms: only these series (nab) / SKAB files"}),
+    "--files": ("names", {"nargs": "+", "help": "nab, skab, alarms: only these series (nab) / SKAB files; "
+                          "image-suites: only these suites"}),
     "--series": ("series", {"nargs": "+", "help": "alarms: only these NAB series"}),
     "--thresholds": ("thresholds", {"metavar": "NAME[,NAME...]", "help": "alarms: extra threshold rules (names "
                                     "of reconad.thresholds.THRESHOLDS, or default) on the same fitted detectors"}),
-    "--digits": ("digits", {"type": int, "nargs": "+", "help": "mnist-oneclass: only these digits"}),
+    "--digits": ("digits", {"type": int, "nargs": "+", "help": "mnist-oneclass, image-suites: only these digits"}),
     "--workers": ("workers", {"type": int, "help": "mnist-oneclass: worker processes (default 2)"}),
     "--device": ("device", {"help": "mnist-oneclass, speed: torch device (default cpu)"}),
     "--repeats": ("repeats", {"type": int, "help": "speed, watch, warm-start: repeats per measurement (default 3)"}),

@@ -33,7 +33,8 @@ def evaluate_images(det, args: argparse.Namespace, data: Path, fingerprint: str 
 
     if args.labels is None:
         raise InputError("evaluating images needs --labels FILE (IDX labels or a CSV column)")
-    images, _ = read_images(data)
+    channels, height, width = det.image_shape_  # a folder's files are read as the detector was trained
+    images, _ = read_images(data, (height, width), channels if channels in (1, 3) else None)
     labels = read_image_labels(args.labels, len(images), classes(args.normal))
     scores = det.anomaly_score(images)
     predicted = det.threshold_.predict(scores)

@@ -22,7 +22,7 @@ from reconad.errors import InputError
 
 EXIT_OK = 0
 TABLE_ONLY = ("rows", "label_col", "time_col", "columns", "drop", "sep", "calibration")
-IMAGE_ONLY = ("labels", "normal")
+IMAGE_ONLY = ("labels", "normal", "image_size")
 
 
 def read_training_images(args: argparse.Namespace, data):
@@ -32,13 +32,26 @@ def read_training_images(args: argparse.Namespace, data):
     normal = classes(args.normal)
     if args.labels is None and normal is not None:  # it would otherwise be ignored, and every image used as normal
         raise InputError("--normal names the normal classes of --labels; pass the labels file too")
-    x, _ = read_images(data)
+    if args.image_size is not None and not data.is_dir():
+        raise InputError("--image-size resizes the files of a folder; an IDX file's images are taken as they are "
+                         "(resize them before writing the file, or pass a folder of PNG / JPEG files)")
+    x, _ = read_images(data, image_size(args.image_size))
     if args.labels is not None:
         labels = read_image_labels(args.labels, len(x), normal)
         x = x[labels == 0]
         if len(x) == 0:
             raise InputError("no normal images left to train on; check --labels and --normal")
     return x, f"{len(x):,} images of shape {tuple(x.shape[1:])}"
+
+
+def image_size(text: str | None) -> tuple[int, int] | None:
+    """``--image-size`` as ``(height, width)``: ``"64x48"`` or ``"64"`` (square); None when not given."""
+    if text is None:
+        return None
+    parts = text.lower().split("x")
+    if len(parts) > 2 or not all(p.strip().isdigit() and 0 < int(p) <= 4096 for p in parts):
+        raise InputError(f"--image-size {text!r} is not HxW in pixels (e.g. 64x64, or 64 for a square), each 1..4096")
+    return int(parts[0]), int(parts[-1])
 
 
 def read_training_table(args: argparse.Namespace):

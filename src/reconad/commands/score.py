@@ -103,7 +103,8 @@ def score_images(det, args: argparse.Namespace, out: Path) -> int:
     if args.explain:
         raise InputError("--explain names the sensors behind a series' scores; an image model has none (see "
                          "ImageDetector.error_map for where in an image the error lies)")
-    images, names = read_images(Path(args.data))
+    channels, height, width = det.image_shape_  # a folder's files are read as the detector was trained
+    images, names = read_images(Path(args.data), (height, width), channels if channels in (1, 3) else None)
     scores = det.anomaly_score(images)
     predicted = det.threshold_.predict(scores)
     write_frame(pd.DataFrame({"image": names, "score": scores, "label": predicted}), out)

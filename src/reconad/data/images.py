@@ -1,6 +1,6 @@
-"""Image sources: IDX files (the MNIST format), folders of PNG files and scikit-learn's bundled 8x8 digits.
+"""Image sources: IDX files (the MNIST format), folders of PNG / JPEG files and scikit-learn's bundled 8x8 digits.
 
-Every loader returns float32 images ``(N, 1, H, W)`` scaled to [0, 1] and integer labels ``(N,)``, the
+Every loader returns float32 images ``(N, C, H, W)`` scaled to [0, 1] and integer labels ``(N,)``, the
 shape :class:`reconad.ImageDetector` takes. Nothing here downloads: MNIST is read from files that are
 already on disk (``RECONAD_DATA``, else ``<repo>/../shared/data``), the digits ship with scikit-learn.
 """
@@ -200,44 +200,77 @@ def is_image_data(path: str | os.PathLike) -> bool:
     return False
 
 
-def read_png_folder(folder: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
-    """The ``.png`` files of a folder, in sorted name order: images ``(N, C, H, W)`` in [0, 1] and file names.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
-    Grey images (every channel equal) get one channel, others three (RGB). Raises :class:`InputError` for a
-    folder without PNG files, an unreadable file, or images of different sizes.
-    """
+
+def _picture(file: Path, channels: int | None, size: tuple[int, int] | None) -> np.ndarray:
+    """One file as float32 ``(H, W, 3)`` (``channels`` None or 3) or ``(H, W, 1)`` in [0, 1], resized to ``size``."""
     from PIL import Image, UnidentifiedImageError
 
+    try:
+        with Image.open(file) as picture:
+            picture = picture.convert("L" if channels == 1 else "RGB")  # alpha dropped, palettes expanded
+            if size is not None and picture.size != (size[1], size[0]):
+                picture = picture.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            array = np.asarray(picture, dtype=np.float32) / np.float32(255)
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise InputError(f"{file} is not a readable PNG or JPEG image ({exc})") from exc
+    return array[:, :, None] if array.ndim == 2 else array
+
+
+def read_image_folder(folder: str | os.PathLike, size: tuple[int, int] | None = None,
+                      channels: int | None = None) -> tuple[np.ndarray, list[str]]:
+    """The PNG and JPEG files of a folder, in sorted name order: images ``(N, C, H, W)`` in [0, 1] and file names.
+
+    Why: photographs of parts or fabrics come as folders of files of any size, grey or colour; the detector
+    takes one array of one shape. The rule:
+
+    - **size**: every image is resized to ``size`` ``(H, W)``, by default the size of the first file (in sorted
+      name order), with Pillow's bilinear filter (antialiased when shrinking). The aspect ratio is not kept: crop
+      images first where stretching would distort what matters.
+    - **channels**: ``None`` gives one channel when every image is grey (a grey file, or colour with every
+      channel equal) and three (RGB) otherwise: grey files among colour ones become RGB with three equal
+      channels, never refused. ``1`` converts every image to grey (Pillow's ITU-R 601-2 luma), ``3`` to RGB.
+      Transparency (alpha) is dropped.
+
+    Scoring with a fitted detector passes its ``size`` and ``channels``, so new files are read as it was trained.
+    Raises :class:`InputError` for a folder without such files, an unreadable file or a bad ``size`` /
+    ``channels``.
+    """
     folder = Path(folder)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")
+    if size is not None and not (len(size) == 2 and all(isinstance(n, (int, np.integer)) and 0 < n <= 4096
+                                                        for n in size)):
+        raise InputError(f"image size must be (height, width) in pixels, each 1..4096, got {size!r}")
+    if channels not in (None, 1, 3):
+        raise InputError(f"channels must be 1 (grey), 3 (RGB) or None (grey if every image is), got {channels!r}")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
-        raise InputError(f"folder {folder} holds no .png files; pass a folder of PNG images or an IDX file")
-    arrays = []
-    for file in files:
-        try:
-            with Image.open(file) as picture:
-                array = np.asarray(picture.convert("RGB"), dtype=np.float32) / np.float32(255)  # (H, W, 3)
-        except (UnidentifiedImageError, OSError) as exc:
-            raise InputError(f"{file} is not a readable PNG image ({exc})") from exc
-        if arrays and array.shape != arrays[0].shape:
-            raise InputError(f"{file} is {array.shape[1]}x{array.shape[0]} pixels but {files[0].name} is "
-                             f"{arrays[0].shape[1]}x{arrays[0].shape[0]}; resize the images to one size")
-        arrays.append(array)
-    images = np.moveaxis(np.stack(arrays), -1, 1)  # (N, H, W, 3) -> (N, 3, H, W)
-    if (images == images[:, :1]).all():  # grey images: one channel
+        raise InputError(f"folder {folder} holds no .png, .jpg or .jpeg files; pass a folder of PNG or JPEG "
+                         "images, or an IDX file")
+    first = _picture(files[0], channels, size)
+    size = size or first.shape[:2]
+    arrays = [first] + [_picture(file, channels, size) for file in files[1:]]
+    images = np.moveaxis(np.stack(arrays), -1, 1)  # (N, H, W, C) -> (N, C, H, W)
+    if channels is None and (images == images[:, :1]).all():  # grey images: one channel
         images = images[:, :1]
     return np.ascontiguousarray(images), [f.name for f in files]
 
 
-def read_images(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
-    """Images ``(N, C, H, W)`` float32 in [0, 1] and their names, from an IDX file or a folder of PNG files.
+read_png_folder = read_image_folder  # the name of earlier releases
 
-    An IDX file's images are named by their index (``"0"``, ``"1"``, ...), a folder's by their file names.
+
+def read_images(path: str | os.PathLike, size: tuple[int, int] | None = None,
+                channels: int | None = None) -> tuple[np.ndarray, list[str]]:
+    """Images ``(N, C, H, W)`` float32 in [0, 1] and their names, from an IDX file or a folder of PNG / JPEG files.
+
+    An IDX file's images are named by their index (``"0"``, ``"1"``, ...), a folder's by their file names; a
+    folder's images are resized and converted by :func:`read_image_folder`'s rule (``size``, ``channels``), an
+    IDX file's are taken as they are.
     Raises :class:`InputError` for a damaged IDX file or one that holds labels rather than images.
     """
     path = Path(path)
     if path.is_dir():
-        return read_png_folder(path)
+        return read_image_folder(path, size, channels)
     images = read_idx(path)
     if images.ndim not in (3, 4):
         raise InputError(f"{path} holds an array of shape {images.shape}, not images (N, H, W); is it a labels file?")

@@ -258,10 +258,19 @@ class ImageDetector(BaseDetector):
         errors, codes = self._parts(self.model_, images, codes=True)
         return self._combine(errors, knn_distance(codes, self.memory_).numpy().astype(np.float64), self.score_stats_)
 
-    def error_map(self, X) -> np.ndarray:
-        """The error of every pixel ``(N, C, H, W)``, for plots; its per-image mean is the error term of the score."""
+    def error_map(self, X, per_channel: bool = False) -> np.ndarray:
+        """The anomaly map: the error of every pixel ``(N, H, W)``, higher = more anomalous, for every model and
+        ``error``; with ``per_channel`` the error of every channel ``(N, C, H, W)``.
+
+        Why: it shows *where* an image is anomalous (the report overlays it on the worst images) and, against
+        defect masks, measures localisation (``reconad.metrics.pixel_roc_auc`` / ``pro_auc``). A pixel's value is
+        the mean over the channels of its ``error`` (squared for ``"mse"``, blurred for ``"blur"`` and
+        ``"cosine"``; averaged over the turns with ``transforms="rotate"``), so the map's per-image mean is the
+        error term of the score; the latent density term has no place in an image and is not in the map.
+        """
         images = self._prepare(X)
-        return np.concatenate([m.cpu().numpy() for m in self._error_maps(self.model_, images)])
+        maps = np.concatenate([m.cpu().numpy() for m in self._error_maps(self.model_, images)])
+        return maps if per_channel else maps.mean(axis=1)
 
     def reconstruct(self, X) -> np.ndarray:
         """The model's reconstruction of the images ``(N, C, H, W)`` (upright, as given), in [0, 1]."""
@@ -284,7 +293,10 @@ class ImageDetector(BaseDetector):
     # ---- persistence -------------------------------------------------------------------------------------------------
 
     def _state_document(self) -> dict:
-        return {"model_kwargs": self._model_kwargs(self.image_shape_), "image_shape": list(self.image_shape_),
+        kwargs = self._model_kwargs(self.image_shape_)
+        if kwargs["num_layers"] is None:  # the depth the family chose for this image size, spelled out
+            kwargs["num_layers"] = getattr(self.model_, "num_layers", None)
+        return {"model_kwargs": kwargs, "image_shape": list(self.image_shape_),
                 "score_stats": self.score_stats_, "threshold": self.threshold_.to_dict(),
                 "threshold_source": self.threshold_source_, "seed": self.seed_, "history": self.history_,
                 "best_epoch": self.best_epoch_}
@@ -311,6 +323,8 @@ class ImageDetector(BaseDetector):
         if tuple(kwargs.get(k) for k in ("in_channels", "height", "width")) != shape:
             raise ValueError(f"its image shape {shape} does not match its model arguments (in_channels, height, "
                              f"width) = {tuple(kwargs.get(k) for k in ('in_channels', 'height', 'width'))}")
+        if kwargs.get("num_layers") is None and self.model in ("conv", "conv-bn"):
+            kwargs["num_layers"] = 2  # files from before the conv depth grew with the image were built with 2
         model = build_model(self.model, **kwargs)
         return {"model_": model, "image_shape_": shape, "score_stats_": stats,
                 "memory_": self._memory(kwargs, shape, tensors) if tensors else None,

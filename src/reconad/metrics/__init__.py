@@ -19,6 +19,7 @@ from reconad.metrics.events import (
     range_auc_pr,
     vus_pr,
 )
+from reconad.metrics.pixels import PRO_FPR_LIMIT, pixel_roc_auc, pro_auc, pro_curve
 from reconad.metrics.point import (
     PRF,
     OracleF1,
@@ -40,6 +41,10 @@ __all__ = [
     "point_f1",
     "point_prf",
     "roc_auc",
+    "pixel_roc_auc",
+    "pro_auc",
+    "pro_curve",
+    "PRO_FPR_LIMIT",
     "regions",
     "regions_to_labels",
     "EventPRF",

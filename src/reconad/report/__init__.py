@@ -15,7 +15,7 @@ them from a fitted detector):
 """
 
 from reconad.report.html import Section, esc, figure_png, fmt, img, key_values, paragraph, render, table, write_report
-from reconad.report.images import ImageSamples, image_figures, image_report, pick_samples
+from reconad.report.images import ImageSamples, image_figures, image_report, pick_samples, worst_indices
 from reconad.report.sections import (
     ORACLE_NOTE,
     ModelFacts,
@@ -42,7 +42,7 @@ from reconad.report.top_regions import top_regions
 
 __all__ = [
     "Section", "esc", "figure_png", "fmt", "img", "key_values", "paragraph", "render", "table", "write_report",
-    "ImageSamples", "image_figures", "image_report", "pick_samples",
+    "ImageSamples", "image_figures", "image_report", "pick_samples", "worst_indices",
     "ORACLE_NOTE", "ModelFacts", "data_section", "fingerprint_arrays", "fingerprint_file", "history_section",
     "metrics_html", "model_card_html", "time_span",
     "DETAIL_ROWS", "MAX_POINTS", "SeriesDetail", "block_max", "detail_range", "scores_section", "series_report",

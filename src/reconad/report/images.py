@@ -20,13 +20,20 @@ from reconad.report.sections import ModelFacts, closing_sections, shared_section
 
 @dataclass(frozen=True)
 class ImageSamples:
-    """A few images ``(K, C, H, W)`` with their reconstructions (same shape), squared-error maps ``(K, H, W)`` or
-    ``(K, C, H, W)``, and one caption each."""
+    """A few images ``(K, C, H, W)`` with their reconstructions (same shape), anomaly maps ``(K, H, W)`` and one
+    caption each; ``worst`` optionally holds the highest-scored images with their maps and captions, drawn with
+    the maps overlaid."""
 
     images: np.ndarray
     reconstructions: np.ndarray
     error_maps: np.ndarray
     captions: Sequence[str]
+    worst: tuple[np.ndarray, np.ndarray, Sequence[str]] | None = None
+
+
+def worst_indices(scores, shown: int = 8) -> np.ndarray:
+    """The indices of the ``shown`` highest scores, highest first."""
+    return np.argsort(np.asarray(scores), kind="stable")[::-1][:shown]
 
 
 def _two_classes(labels) -> bool:
@@ -62,8 +69,16 @@ def image_figures(model: str, scores, samples: ImageSamples, labels=None) -> lis
     grid = plot_reconstruction_grid(samples.images, {"reconstruction": samples.reconstructions, "error map": errors},
                                     list(samples.captions))
     figures.append(img(figure_png(grid), "inputs, reconstructions and error maps",
-                       "Inputs (top), their reconstructions and squared-error maps (scaled to the largest error "
+                       "Inputs (top), their reconstructions and anomaly maps (scaled to the largest error "
                        "shown)."))
+    if samples.worst is not None:
+        from reconad.plots_images import plot_map_overlays
+
+        worst_images, worst_maps, captions = samples.worst
+        figures.append(img(figure_png(plot_map_overlays(worst_images, worst_maps, list(captions))),
+                           "the worst images with their anomaly maps",
+                           "The highest-scored images, their anomaly maps (the per-pixel error) laid over them: "
+                           "where the model could not reconstruct the image."))
     return figures
 
 
