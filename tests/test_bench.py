@@ -177,13 +177,13 @@ def test_alarms_suite_on_two_series_and_two_files(tmp_path):
     assert bench.main(["alarms", "--thresholds", "pot,nope", "--out", str(tmp_path)]) == 2  # refused before work
     series = ["realTraffic/speed_7578.csv", "artificialNoAnomaly/art_flatline.csv"]
     bench.run_suite("alarms", tmp_path, series=series, names=["valve1/0.csv", "other/2.csv"], epochs=1,
-                    thresholds="default,quantile")
+                    thresholds="default,quantile,folds")
     result = json.loads((tmp_path / "alarms.json").read_text())
-    names = ["reconad", "reconad quantile", "IsolationForest", "PCA"]
-    assert result["configuration"]["rules"] == ["default", "quantile"] and result["suite"] == "alarms"
+    names = ["reconad", "reconad quantile", "reconad folds", "reconad folds quantile", "IsolationForest", "PCA"]
+    assert result["configuration"]["rules"] == ["default", "quantile", "folds"] and result["suite"] == "alarms"
     nab, skab = result["nab"], result["skab"]
     assert list(nab["summary"]) == names and list(skab["summary"]) == names
-    assert len(nab["per_series"]) == 2 * 3 * 4 and len(skab["per_file"]) == 2 * 4
+    assert len(nab["per_series"]) == 2 * 3 * 6 and len(skab["per_file"]) == 2 * 6
     speed = [r for r in nab["per_series"] if r["series"] == series[0]]
     assert sorted({r["train_rows"] for r in speed}) == [112, 169, 225]  # 10 / 15 / 20% of 1127 rows
     assert {r["eval_rows"] for r in speed} == {1127 - 225}  # the same rows after the longest stretch, every fit
@@ -191,8 +191,11 @@ def test_alarms_suite_on_two_series_and_two_files(tmp_path):
     # the 15% row and its quantile row, recomputed from the public API: one fit, then set_threshold
     s = load_nab_series(series[0])
     det = SeriesDetector(random_state=0, verbose=False, epochs=1).fit(s.values[:169])
-    for name, rule in (("reconad", None), ("reconad quantile", "quantile")):
-        if rule:
+    for name, rule in (("reconad", None), ("reconad quantile", "quantile"), ("reconad folds", "folds"),
+                       ("reconad folds quantile", "quantile")):
+        if rule == "folds":  # the default rule again, on the tail plus the out-of-fold scores of the whole stretch
+            det.set_params(threshold=None).calibrate(s.values[:169], out_of_fold=True)
+        elif rule:
             det.set_threshold(rule)
         flags = det.predict(s.values[225:])
         (row,) = [r for r in speed if r["detector"] == name and r["fraction"] == 0.15]

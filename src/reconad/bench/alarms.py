@@ -36,6 +36,7 @@ HEADLINE = 0.15  # the fit whose per-fit measures are the headline
 PER = 10_000  # alarms are counted per this many rows
 BASELINES = {"IsolationForest": "iforest", "PCA": "pca"}
 DETECTORS = ("reconad", *BASELINES)
+FOLDS = "folds"  # the pseudo-rule: every rule again after det.calibrate(train, out_of_fold=True)
 Progress = Callable[[str], None] | None
 
 
@@ -78,7 +79,8 @@ def train_sizes(n_rows: int) -> tuple[int, ...]:
 # ---- fitting and flagging ----------------------------------------------------------------------------------------
 
 def parse_rules(thresholds) -> list[str]:
-    """The extra threshold rules: a ``"a,b"`` string or a sequence of names; ``"default"`` is the detector's own.
+    """The extra threshold rules: a ``"a,b"`` string or a sequence of names; ``"default"`` is the detector's own,
+    ``"folds"`` adds rows of the default and every other rule after ``calibrate(train, out_of_fold=True)``.
 
     Returns the names besides ``"default"`` (whose row is always there), in order, without repeats.
     """
@@ -89,16 +91,20 @@ def parse_rules(thresholds) -> list[str]:
     names = thresholds.split(",") if isinstance(thresholds, str) else list(thresholds)
     rules: list[str] = []
     for name in (str(n).strip() for n in names):
-        if name not in THRESHOLDS and name != "default":
-            raise ValueError(f"unknown threshold rule {name!r}; choose from default, {', '.join(THRESHOLDS)}")
+        if name not in THRESHOLDS and name not in ("default", FOLDS):
+            raise ValueError(f"unknown threshold rule {name!r}; choose from default, {FOLDS}, "
+                             f"{', '.join(THRESHOLDS)}")
         if name != "default" and name not in rules:
             rules.append(name)
     return rules
 
 
 def row_names(rules: Sequence[str]) -> list[str]:
-    """The summary rows, in order: reconad's default rule, each extra rule, the baselines."""
-    return ["reconad", *(f"reconad {rule}" for rule in rules), *BASELINES]
+    """The summary rows, in order: reconad's default rule, each extra rule (with ``folds``: the same again on the
+    out-of-fold calibration), the baselines."""
+    plain = [f"reconad {rule}" for rule in rules if rule != FOLDS]
+    folds = ["reconad folds", *(f"reconad folds {rule}" for rule in rules if rule != FOLDS)] if FOLDS in rules else []
+    return ["reconad", *plain, *folds, *BASELINES]
 
 
 def _new_detector(name: str, epochs: int | None):
@@ -113,17 +119,30 @@ def _new_detector(name: str, epochs: int | None):
 
 
 def _fit_and_flag(name: str, train: np.ndarray, rest: np.ndarray, rules: Sequence[str], epochs: int | None):
-    """Fit ``name`` on ``train`` and flag ``rest`` with each rule: ``({row name: (flags, threshold)}, seconds)``."""
+    """Fit ``name`` on ``train`` and flag ``rest`` with each rule: ``{row name: (flags, threshold, seconds)}``.
+
+    ``seconds`` is the fit's time; the ``folds`` rows add the out-of-fold calibration's.
+    """
     detector = _new_detector(name, epochs)
     began = time.perf_counter()
     detector.fit(train)
     seconds = time.perf_counter() - began
-    flagged = {name: (detector.predict(rest), float(detector.threshold_))}
-    if name == "reconad":
-        for rule in rules:  # the same fitted model: only the threshold is refitted, on the calibration scores
+    flagged = {name: (detector.predict(rest), float(detector.threshold_), seconds)}
+    if name != "reconad":
+        return flagged
+    plain = [rule for rule in rules if rule != FOLDS]
+    for rule in plain:  # the same fitted model: only the threshold is refitted, on the calibration scores
+        detector.set_threshold(rule)
+        flagged[f"reconad {rule}"] = (detector.predict(rest), float(detector.threshold_), seconds)
+    if FOLDS in rules:  # the default rule, then each rule, on the tail plus out-of-fold scores of the whole log
+        began = time.perf_counter()
+        detector.set_params(threshold=None).calibrate(train, out_of_fold=True)
+        total = seconds + time.perf_counter() - began
+        flagged["reconad folds"] = (detector.predict(rest), float(detector.threshold_), total)
+        for rule in plain:
             detector.set_threshold(rule)
-            flagged[f"reconad {rule}"] = (detector.predict(rest), float(detector.threshold_))
-    return flagged, seconds
+            flagged[f"reconad folds {rule}"] = (detector.predict(rest), float(detector.threshold_), total)
+    return flagged
 
 
 # ---- NAB ---------------------------------------------------------------------------------------------------------
@@ -141,8 +160,8 @@ def bench_nab(root=None, series: Sequence[str] | None = None, rules: Sequence[st
         rest, labels = s.values[max(sizes):], s.labels[max(sizes):]
         for fraction, n_train in zip(FRACTIONS, sizes):
             for detector in DETECTORS:
-                flagged, seconds = _fit_and_flag(detector, s.values[:n_train], rest, rules, epochs)
-                for row_name, (flags, threshold) in flagged.items():
+                flagged = _fit_and_flag(detector, s.values[:n_train], rest, rules, epochs)
+                for row_name, (flags, threshold, seconds) in flagged.items():
                     rows.append({
                         "series": name, "detector": row_name, "fraction": fraction, "train_rows": n_train,
                         "eval_rows": len(rest), "windows": len(regions(labels)), "flagged": int(flags.sum()),
@@ -210,8 +229,8 @@ def bench_skab(root=None, files: Sequence[str] | None = None, rules: Sequence[st
         x = recording.features.to_numpy(dtype=np.float32)
         labels = recording.labels[TRAIN_ROWS:]
         for detector in DETECTORS:
-            flagged, seconds = _fit_and_flag(detector, x[:TRAIN_ROWS], x[TRAIN_ROWS:], rules, epochs)
-            for row_name, (flags, threshold) in flagged.items():
+            flagged = _fit_and_flag(detector, x[:TRAIN_ROWS], x[TRAIN_ROWS:], rules, epochs)
+            for row_name, (flags, threshold, seconds) in flagged.items():
                 counts = confusion(labels, flags)
                 r = rates(counts)
                 rows.append({"file": name, "detector": row_name, "eval_rows": len(labels), **counts,
@@ -225,8 +244,8 @@ def bench_skab(root=None, files: Sequence[str] | None = None, rules: Sequence[st
     x = free.features.to_numpy(dtype=np.float32)
     anomaly_free = []
     for detector in DETECTORS:
-        flagged, seconds = _fit_and_flag(detector, x[:TRAIN_ROWS], x[TRAIN_ROWS:], rules, epochs)
-        for row_name, (flags, threshold) in flagged.items():
+        flagged = _fit_and_flag(detector, x[:TRAIN_ROWS], x[TRAIN_ROWS:], rules, epochs)
+        for row_name, (flags, threshold, seconds) in flagged.items():
             anomaly_free.append({"detector": row_name, "eval_rows": len(flags), "events": len(regions(flags)),
                                  "events_per_10k": events_per_10k(flags), "share_flagged": float(flags.mean()),
                                  "threshold": threshold, "fit_seconds": seconds})
