@@ -342,7 +342,9 @@ def markdown(payload: dict) -> str:
         "labelled windows in the evaluation part that a flag touches, mean over series that have one; per-fit "
         "headline numbers are the **15% fit**, the three fits follow. **SKAB**: train on rows [:400], predict the "
         "rest; F1 / FAR / MAR pooled over files; the anomaly-free recording the same way (every flag is false). "
-        "Rows `reconad RULE`: the same fitted detectors with `set_threshold(RULE)` (no refit). Baselines: "
+        "Rows `reconad RULE`: the same fitted detectors with `set_threshold(RULE)` (no refit); rows `reconad folds "
+        "[RULE]`: the same again after `calibrate(train, out_of_fold=True)` (two half-size fits; their fit seconds "
+        "include it). Baselines: "
         "`WindowBaseline` IsolationForest and PCA with their own label-free rule.\n\n"
         "## NAB\n\n" + markdown_table(head, body)
         + "\n## SKAB\n\n" + markdown_table(skab_head, skab_body)
