@@ -55,9 +55,13 @@ def test_rules_are_parsed_checked_and_named():
     assert parse_rules(None) == [] and parse_rules("default") == []
     assert parse_rules("default,pot, quantile,pot") == ["pot", "quantile"]
     assert parse_rules(["median_mad"]) == ["median_mad"]
-    with pytest.raises(ValueError, match="unknown threshold rule 'nope'; choose from default, quantile"):
+    with pytest.raises(ValueError, match="unknown threshold rule 'nope'; choose from default, folds, quantile"):
         parse_rules("pot,nope")
     assert row_names(["pot"]) == ["reconad", "reconad pot", "IsolationForest", "PCA"]
+    # folds: every rule again on the whole-log calibration, after the plain rows
+    assert parse_rules("folds,pot") == ["folds", "pot"]
+    assert row_names(["folds", "pot"]) == ["reconad", "reconad pot", "reconad folds", "reconad folds pot",
+                                           "IsolationForest", "PCA"]
 
 
 def _nab_row(series, fraction, flagged, alarms, touched, share):
