@@ -99,15 +99,17 @@ def evaluate_series(det, args: argparse.Namespace, fingerprint: str | None, titl
                 "the model was fitted on every row evaluated (rows %d:%d of %s): the metrics below are optimistic; "
                 "evaluate rows it did not train on (--rows, or another file)", first, last, args.data)
             kept[:], training = True, None
-    evaluation = series_evaluation(table.labels[kept], scores[kept], predicted[kept], float(det.threshold_),
-                                   det.threshold_source_)
+    if report:  # the report's own evaluation leaves the same rows out: one pass of the metrics
+        document, evaluation = series_report_of(det, table.features, scores, predicted, table.labels,
+                                                time=table.time, data_info=data_info(args, table, fingerprint),
+                                                fingerprint=fingerprint, contributions=contributions,
+                                                training=training, title=title)
+    else:
+        document = None
+        evaluation = series_evaluation(table.labels[kept], scores[kept], predicted[kept], float(det.threshold_),
+                                       det.threshold_source_)
     evaluation["rows"] = {"evaluated": int(kept.sum()), "anomalous": int(table.labels[kept].sum()),
                           "left_out_as_training": None if training is None else [first, last]}
-    if not report:
-        return None, evaluation
-    document, _ = series_report_of(det, table.features, scores, predicted, table.labels, time=table.time,
-                                   data_info=data_info(args, table, fingerprint), fingerprint=fingerprint,
-                                   contributions=contributions, training=training, title=title)
     return document, evaluation
 
 
